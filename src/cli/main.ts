@@ -1,0 +1,23 @@
+/** The `stride` command: serve | import (and later validate, reindex ...). */
+import { Command } from 'commander';
+import { serve } from './serve.js';
+import { importCommand } from './import.js';
+import { STRIDE_VERSION } from '../fhir/routes.js';
+
+const program = new Command();
+program.name('stride').description('Stride: a FHIR R4 server for rehabilitation therapy').version(STRIDE_VERSION);
+
+program.command('serve').description('serve FHIR R4 at http://localhost:$STRIDE_PORT/fhir (default 8080)').action(serve);
+
+program
+  .command('import')
+  .description('load transaction/batch Bundles (.json) and NDJSON files (.ndjson) into the database')
+  .argument('<paths...>', 'files or directories')
+  .action(async (paths: string[]) => {
+    process.exitCode = await importCommand(paths);
+  });
+
+program.parseAsync(process.argv).catch((err: unknown) => {
+  process.stderr.write(`stride: ${(err as Error).message}\n`);
+  process.exit(1);
+});

@@ -1,0 +1,71 @@
+/** capabilities: GET [base]/metadata (R4 http.html#capabilities), built from the routes the server really has. */
+import type { CapabilityStatement, CapabilityStatementRestResource } from '@medplum/fhirtypes';
+import type { FhirHandler } from './types.js';
+import type { Route } from './router.js';
+import { loadDefinitions } from '../validation/definitions.js';
+
+type TypeInteraction = NonNullable<CapabilityStatementRestResource['interaction']>[number]['code'];
+
+/** Which interaction each route pattern + method implements. */
+const TYPE_INTERACTIONS: Record<string, TypeInteraction> = {
+  'GET :type/:id': 'read',
+  'GET :type/:id/_history/:vid': 'vread',
+  'PUT :type/:id': 'update',
+  'PATCH :type/:id': 'patch',
+  'DELETE :type/:id': 'delete',
+  'GET :type/:id/_history': 'history-instance',
+  'GET :type/_history': 'history-type',
+  'POST :type': 'create',
+  'GET :type': 'search-type',
+};
+
+export interface CapabilityOptions {
+  routes: readonly Route[];
+  version: string;
+  /** Search parameters per type, once search is indexed; empty means "as the in-memory matcher understands". */
+  searchParams?: (type: string) => CapabilityStatementRestResource['searchParam'];
+}
+
+export function createCapabilitiesHandler(options: CapabilityOptions): FhirHandler {
+  let cached: CapabilityStatement | undefined;
+  return async (_req, ctx) => {
+    cached ??= buildCapabilityStatement(options, ctx.baseUrl);
+    return { status: 200, resource: cached };
+  };
+}
+
+export function buildCapabilityStatement(options: CapabilityOptions, baseUrl: string): CapabilityStatement {
+  const keys = new Set(options.routes.map((r) => `${r.method} ${r.pattern}`));
+  const interactions = Object.entries(TYPE_INTERACTIONS).filter(([key]) => keys.has(key)).map(([, code]) => ({ code }));
+  const has = (key: string): boolean => keys.has(key);
+  const resource: CapabilityStatementRestResource[] = loadDefinitions().resourceTypes.map((type) => ({
+    type: type as CapabilityStatementRestResource['type'],
+    interaction: interactions,
+    versioning: 'versioned-update',
+    readHistory: true,
+    updateCreate: true,
+    conditionalCreate: true,
+    conditionalRead: 'not-supported',
+    conditionalUpdate: has('PUT :type'),
+    conditionalDelete: has('DELETE :type') ? 'single' : 'not-supported',
+    searchParam: options.searchParams?.(type),
+  }));
+  const system = [
+    has('POST ') ? { code: 'transaction' as const } : undefined,
+    has('POST ') ? { code: 'batch' as const } : undefined,
+    has('GET _history') ? { code: 'history-system' as const } : undefined,
+    has('GET ') ? { code: 'search-system' as const } : undefined,
+  ].filter((x): x is { code: 'transaction' | 'batch' | 'history-system' | 'search-system' } => x !== undefined);
+  return {
+    resourceType: 'CapabilityStatement',
+    status: 'active',
+    date: new Date().toISOString(),
+    kind: 'instance',
+    software: { name: 'Stride', version: options.version },
+    implementation: { description: 'Stride FHIR R4 server for rehabilitation therapy', url: baseUrl },
+    fhirVersion: '4.0.1',
+    format: ['application/fhir+json', 'json'],
+    patchFormat: ['application/json-patch+json'],
+    rest: [{ mode: 'server', resource, interaction: system }],
+  };
+}

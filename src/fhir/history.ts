@@ -1,0 +1,55 @@
+/** history: GET [type]/[id]/_history, [type]/_history, /_history (R4 http.html#history). */
+import { OperationOutcomeError } from '@medplum/core';
+import type { BundleEntry } from '@medplum/fhirtypes';
+import type { FhirHandler, FhirRequest, RequestContext } from './types.js';
+import { bundle, fullUrl, link, pageUrl } from './bundle.js';
+import { instantParam, integerParam, single } from './query.js';
+import { toStored, type StoredResource } from '../repo/repository.js';
+import { etag } from '../repo/meta.js';
+import { notFound } from './outcomes.js';
+import { readHistory, type HistoryScope } from '../repo/history.js';
+
+export const instanceHistory: FhirHandler = async (req, ctx, { type, id }) => {
+  // A resource that never existed has no history (404); a deleted one still has its versions.
+  if (!(await ctx.repo.readCurrent(type, id))) throw new OperationOutcomeError(notFound(`${type}/${id} not found`));
+  return history(req, ctx, { type, id }, `${type}/${id}/_history`);
+};
+
+export const typeHistory: FhirHandler = (req, ctx, { type }) => history(req, ctx, { type }, `${type}/_history`);
+
+export const systemHistory: FhirHandler = (req, ctx) => history(req, ctx, {}, '_history');
+
+async function history(req: FhirRequest, ctx: RequestContext, scope: HistoryScope, path: string) {
+  const count = integerParam(req.query, '_count', ctx.config.defaultCount, 0, ctx.config.maxCount);
+  const offset = integerParam(req.query, '_offset', 0, 0, Number.MAX_SAFE_INTEGER);
+  const since = instantParam(req.query, '_since');
+  const snapshotParam = single(req.query, '_snapshot');
+  const page = await readHistory(ctx.repo.db, scope, { count, offset, since, snapshot: snapshotParam ? Number(snapshotParam) : undefined });
+  const base: Record<string, string[]> = { _count: [String(count)] };
+  if (req.query._since) base._since = req.query._since;
+  base._snapshot = [String(page.snapshot)];
+  const links = [link('self', pageUrl(ctx, path, { ...base, _offset: [String(offset)] }))];
+  if (page.hasMore) links.push(link('next', pageUrl(ctx, path, { ...base, _offset: [String(offset + count)] })));
+  if (offset > 0) links.push(link('previous', pageUrl(ctx, path, { ...base, _offset: [String(Math.max(0, offset - count))] })));
+  const entries = page.rows.map((row) => historyEntry(ctx, toStored(row)));
+  return { status: 200, resource: bundle('history', entries, { total: page.total, link: links }) };
+}
+
+function historyEntry(ctx: RequestContext, stored: StoredResource): BundleEntry {
+  const url = fullUrl(ctx, stored.resourceType, stored.id);
+  const lastModified = new Date(stored.lastUpdated).toISOString();
+  if (stored.deleted) {
+    return {
+      fullUrl: url,
+      request: { method: 'DELETE', url: `${stored.resourceType}/${stored.id}` },
+      response: { status: '204 No Content', etag: etag(stored.versionId), lastModified },
+    };
+  }
+  const created = stored.versionId === 1;
+  return {
+    fullUrl: url,
+    resource: JSON.parse(stored.json),
+    request: { method: created ? 'POST' : 'PUT', url: created ? stored.resourceType : `${stored.resourceType}/${stored.id}` },
+    response: { status: created ? '201 Created' : '200 OK', etag: etag(stored.versionId), lastModified },
+  };
+}

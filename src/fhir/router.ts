@@ -1,0 +1,79 @@
+/**
+ * Maps a FhirRequest to its interaction handler (no HTTP here). Used by the HTTP layer and by batch/transaction
+ * entries alike, so a Bundle entry behaves exactly as the same request sent alone.
+ */
+import { OperationOutcomeError } from '@medplum/core';
+import type { FhirHandler, FhirRequest, FhirResponse, HttpMethod, RequestContext } from './types.js';
+import { methodNotAllowed, notFound } from './outcomes.js';
+import { present } from './present.js';
+
+type Segment = { literal: string } | { param: 'type' | 'id' | 'vid' | 'op' | 'compartmentType' };
+
+export interface Route {
+  method: HttpMethod;
+  pattern: string;
+  handler: FhirHandler;
+  segments: Segment[];
+}
+
+function parsePattern(pattern: string): Segment[] {
+  if (pattern === '') return [];
+  return pattern.split('/').map((s) => (s.startsWith(':') ? { param: s.slice(1) as 'type' } : { literal: s }));
+}
+
+export class Router {
+  private readonly routes: Route[] = [];
+
+  constructor(private readonly isResourceType: (type: string) => boolean) {}
+
+  add(method: HttpMethod, pattern: string, handler: FhirHandler): this {
+    this.routes.push({ method, pattern, handler, segments: parsePattern(pattern) });
+    return this;
+  }
+
+  /** The interactions registered, for the CapabilityStatement. */
+  list(): readonly Route[] {
+    return this.routes;
+  }
+
+  async dispatch(req: FhirRequest, ctx: RequestContext): Promise<FhirResponse> {
+    const parts = req.path === '' ? [] : req.path.split('/').map(decodeURIComponent);
+    const method = req.method === 'HEAD' ? 'GET' : req.method;
+    let pathMatched = false;
+    let unknownType: string | undefined;
+    for (const route of this.routes) {
+      const params = this.match(route.segments, parts);
+      if (!params) continue;
+      if (params.type && !this.isResourceType(params.type)) {
+        unknownType = params.type;
+        continue;
+      }
+      pathMatched = true;
+      if (route.method === method) return present(req, await route.handler(req, ctx, params));
+    }
+    if (pathMatched) {
+      throw new OperationOutcomeError(methodNotAllowed(`${req.method} is not allowed on /${req.path}`));
+    }
+    if (unknownType) throw new OperationOutcomeError(notFound(`Unknown resource type "${unknownType}"`));
+    throw new OperationOutcomeError(notFound(`No FHIR endpoint at /${req.path}`));
+  }
+
+  private match(segments: Segment[], parts: string[]): Record<string, string> | undefined {
+    if (segments.length !== parts.length) return undefined;
+    const params: Record<string, string> = {};
+    for (let i = 0; i < segments.length; i++) {
+      const seg = segments[i];
+      const part = parts[i];
+      if ('literal' in seg) {
+        if (seg.literal !== part) return undefined;
+      } else if (seg.param === 'op') {
+        if (!part.startsWith('$')) return undefined;
+        params.op = part.slice(1);
+      } else {
+        if (part === '' || part.startsWith('$') || (part.startsWith('_') && seg.param !== 'vid')) return undefined;
+        params[seg.param] = part;
+      }
+    }
+    return params;
+  }
+}

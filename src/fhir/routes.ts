@@ -1,0 +1,39 @@
+/** Every FHIR interaction Stride serves, wired into one Router (no HTTP here). */
+import { Router } from './router.js';
+import { read } from './read.js';
+import { vread } from './vread.js';
+import { create } from './create.js';
+import { conditionalUpdateHandler, update } from './update.js';
+import { conditionalDeleteHandler, deleteHandler } from './delete.js';
+import { conditionalPatch, patch } from './patch.js';
+import { instanceHistory, systemHistory, typeHistory } from './history.js';
+import { systemSearch, typeSearch, typeSearchPost } from './search.js';
+import { createBundleHandler } from './batch.js';
+import { createCapabilitiesHandler } from './capabilities.js';
+import { loadDefinitions } from '../validation/definitions.js';
+
+export const STRIDE_VERSION = '0.1.0';
+
+export function createRouter(): Router {
+  const defs = loadDefinitions();
+  const router = new Router((type) => defs.resourceTypeSet.has(type));
+  router
+    .add('GET', 'metadata', createCapabilitiesHandler({ routes: router.list(), version: STRIDE_VERSION }))
+    .add('POST', '', createBundleHandler(router))
+    .add('GET', '', systemSearch)
+    .add('GET', '_history', systemHistory)
+    .add('GET', ':type/_history', typeHistory)
+    .add('POST', ':type/_search', typeSearchPost)
+    .add('GET', ':type/:id/_history/:vid', vread)
+    .add('GET', ':type/:id/_history', instanceHistory)
+    .add('GET', ':type/:id', read)
+    .add('PUT', ':type/:id', update)
+    .add('PATCH', ':type/:id', patch)
+    .add('DELETE', ':type/:id', deleteHandler)
+    .add('GET', ':type', typeSearch)
+    .add('POST', ':type', create)
+    .add('PUT', ':type', conditionalUpdateHandler)
+    .add('DELETE', ':type', conditionalDeleteHandler)
+    .add('PATCH', ':type', conditionalPatch);
+  return router;
+}

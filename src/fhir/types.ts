@@ -1,0 +1,50 @@
+/** The HTTP-free shapes that FHIR handlers take and return (STYLE 2): express stays in src/http/. */
+import type { OperationOutcome, Resource } from '@medplum/fhirtypes';
+import type { Repository } from '../repo/repository.js';
+import type { Config } from '../config.js';
+import type { Logger } from 'pino';
+
+export type HttpMethod = 'GET' | 'HEAD' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
+
+export interface FhirRequest {
+  method: HttpMethod;
+  /** Path below the FHIR base, without leading slash or query: `Patient/1/_history/2`. */
+  path: string;
+  /** Query parameters; a repeated name has several values. */
+  query: Record<string, string[]>;
+  headers: FhirRequestHeaders;
+  /** Parsed JSON body, if any. */
+  body?: unknown;
+}
+
+export interface FhirRequestHeaders {
+  ifMatch?: string;
+  ifNoneMatch?: string;
+  ifNoneExist?: string;
+  ifModifiedSince?: string;
+  prefer?: string;
+  contentType?: string;
+}
+
+export interface FhirResponse {
+  status: number;
+  /** A resource to return (serialised by the HTTP layer with _pretty/_summary/_elements). */
+  resource?: Resource;
+  /** Already serialised JSON of the stored resource: the fast path for read. */
+  raw?: string;
+  /** ETag, Location, Last-Modified ... */
+  headers?: Record<string, string>;
+  /** Issues to report with `Prefer: return=OperationOutcome` (or in a transaction-response entry). */
+  outcome?: OperationOutcome;
+}
+
+export interface RequestContext {
+  repo: Repository;
+  config: Config;
+  logger: Logger;
+  requestId: string;
+  /** Absolute base URL, e.g. http://localhost:8080/fhir, for Location headers and links. */
+  baseUrl: string;
+}
+
+export type FhirHandler = (req: FhirRequest, ctx: RequestContext, params: Record<string, string>) => Promise<FhirResponse>;

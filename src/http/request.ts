@@ -1,0 +1,67 @@
+/** express Request -> FhirRequest (the only place HTTP requests are read). */
+import type { Request } from 'express';
+import { OperationOutcomeError } from '@medplum/core';
+import type { FhirRequest, HttpMethod } from '../fhir/types.js';
+import { badRequest, notAcceptable, unsupportedMediaType } from '../fhir/outcomes.js';
+
+const JSON_TYPES = ['application/fhir+json', 'application/json', 'application/json-patch+json', 'text/json'];
+const FORM = 'application/x-www-form-urlencoded';
+const FORMAT_OK = /^(json|application\/(fhir\+)?json|text\/json)(;.*)?$/i;
+
+export function toFhirRequest(req: Request): FhirRequest {
+  const url = req.originalUrl ?? req.url;
+  const q = url.indexOf('?');
+  const query: Record<string, string[]> = {};
+  if (q >= 0) {
+    for (const [name, value] of new URLSearchParams(url.slice(q + 1))) (query[name] ??= []).push(value);
+  }
+  checkFormat(query._format?.[0], req.headers.accept);
+  const contentType = req.headers['content-type'];
+  return {
+    method: req.method as HttpMethod,
+    path: req.path.replace(/^\/+|\/+$/g, ''),
+    query,
+    headers: {
+      ifMatch: header(req, 'if-match'),
+      ifNoneMatch: header(req, 'if-none-match'),
+      ifNoneExist: header(req, 'if-none-exist'),
+      ifModifiedSince: header(req, 'if-modified-since'),
+      prefer: header(req, 'prefer'),
+      contentType,
+    },
+    body: parseBody(req, contentType),
+  };
+}
+
+function header(req: Request, name: string): string | undefined {
+  const value = req.headers[name];
+  return Array.isArray(value) ? value[0] : value;
+}
+
+/** JSON is the only format served: anything else asked for by _format or Accept is a 406. */
+function checkFormat(format: string | undefined, accept: string | undefined): void {
+  if (format !== undefined && !FORMAT_OK.test(format.trim())) {
+    throw new OperationOutcomeError(notAcceptable(`_format=${format} is not served: Stride speaks JSON (_format=json)`));
+  }
+  if (format === undefined && accept && !/json|\*\/\*|application\/\*/i.test(accept)) {
+    throw new OperationOutcomeError(notAcceptable(`Accept: ${accept} is not served: Stride speaks application/fhir+json`));
+  }
+}
+
+function parseBody(req: Request, contentType: string | undefined): unknown {
+  const text = typeof req.body === 'string' ? req.body : undefined;
+  if (text === undefined || text === '') return undefined;
+  const mediaType = (contentType ?? 'application/fhir+json').split(';')[0].trim().toLowerCase();
+  if (mediaType === FORM) {
+    if (req.method === 'POST' && req.path.endsWith('/_search')) return text;
+    throw new OperationOutcomeError(unsupportedMediaType(`Content-Type ${FORM} is only taken by POST [type]/_search: send application/fhir+json`));
+  }
+  if (!JSON_TYPES.includes(mediaType)) {
+    throw new OperationOutcomeError(unsupportedMediaType(`Content-Type ${mediaType} is not accepted: send application/fhir+json`));
+  }
+  try {
+    return JSON.parse(text);
+  } catch (err) {
+    throw new OperationOutcomeError(badRequest(`The body is not valid JSON: ${(err as Error).message}`));
+  }
+}

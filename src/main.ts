@@ -1,0 +1,28 @@
+/** Reads the configuration, opens storage and starts the HTTP server; nothing else. */
+import type { Server } from 'node:http';
+import { loadConfig, type Config } from './config.js';
+import { openStride, type Stride } from './stride.js';
+
+export interface RunningServer {
+  stride: Stride;
+  server: Server;
+  baseUrl: string;
+  stop(): Promise<void>;
+}
+
+export async function startServer(config: Config = loadConfig()): Promise<RunningServer> {
+  const stride = await openStride(config);
+  const server = await new Promise<Server>((resolve, reject) => {
+    const s = stride.app.listen(config.port, config.host, () => resolve(s));
+    s.once('error', reject);
+  });
+  server.keepAliveTimeout = 65_000;
+  const address = server.address();
+  const port = typeof address === 'object' && address ? address.port : config.port;
+  const baseUrl = config.baseUrl ?? `http://localhost:${port}/fhir`;
+  const stop = async (): Promise<void> => {
+    await new Promise<void>((resolve) => server.close(() => resolve()));
+    await stride.close();
+  };
+  return { stride, server, baseUrl, stop };
+}

@@ -1,0 +1,52 @@
+/** Ids, versions and meta: what the server owns in every stored resource. */
+import { randomUUID } from 'node:crypto';
+import { OperationOutcomeError } from '@medplum/core';
+import type { Resource } from '@medplum/fhirtypes';
+import { badRequest } from '../fhir/outcomes.js';
+
+/** R4 id: 1-64 of [A-Za-z0-9-.] (http://hl7.org/fhir/R4/datatypes.html#id). */
+const ID_PATTERN = /^[A-Za-z0-9\-.]{1,64}$/;
+
+export function isValidId(id: string): boolean {
+  return ID_PATTERN.test(id);
+}
+
+export function assertValidId(id: string): void {
+  if (!isValidId(id)) {
+    throw new OperationOutcomeError(badRequest(`"${id}" is not a valid resource id: 1-64 letters, digits, "-" or "."`, 'id'));
+  }
+}
+
+export function newId(): string {
+  return randomUUID();
+}
+
+/** Serialises a resource with the server's id, versionId and lastUpdated, resourceType/id/meta first. */
+export function stamp(resource: Resource, id: string, versionId: number, lastUpdated: number): { resource: Resource; json: string } {
+  const meta = { ...resource.meta, versionId: String(versionId), lastUpdated: new Date(lastUpdated).toISOString() };
+  // resourceType, id and meta lead the JSON; the spread keeps those positions and the rest in the client's order.
+  const stamped = { ...{ resourceType: resource.resourceType, id, meta }, ...resource } as Resource;
+  stamped.id = id;
+  stamped.meta = meta;
+  return { resource: stamped, json: JSON.stringify(stamped) };
+}
+
+let lastStamp = 0;
+
+/** Milliseconds since the epoch, strictly increasing within this process so that versions sort by time. */
+export function nextTimestamp(): number {
+  const now = Date.now();
+  lastStamp = now > lastStamp ? now : lastStamp + 1;
+  return lastStamp;
+}
+
+/** `W/"3"` or `"3"` or `3` -> 3; anything else -> undefined. */
+export function parseETag(value: string | undefined): number | undefined {
+  if (!value) return undefined;
+  const m = /^(?:W\/)?"?(\d+)"?$/.exec(value.trim());
+  return m ? Number(m[1]) : undefined;
+}
+
+export function etag(versionId: number): string {
+  return `W/"${versionId}"`;
+}

