@@ -4,7 +4,7 @@
  */
 import { OperationOutcomeError } from '@medplum/core';
 import type { FhirHandler, FhirRequest, FhirResponse, HttpMethod, RequestContext } from './types.js';
-import { methodNotAllowed, notFound } from './outcomes.js';
+import { badRequest, methodNotAllowed, notFound } from './outcomes.js';
 import { present } from './present.js';
 
 type Segment = { literal: string } | { param: 'type' | 'id' | 'vid' | 'op' | 'compartmentType' };
@@ -19,6 +19,14 @@ export interface Route {
 function parsePattern(pattern: string): Segment[] {
   if (pattern === '') return [];
   return pattern.split('/').map((s) => (s.startsWith(':') ? { param: s.slice(1) as 'type' } : { literal: s }));
+}
+
+function decodeSegment(segment: string): string {
+  try {
+    return decodeURIComponent(segment);
+  } catch {
+    throw new OperationOutcomeError(badRequest(`The URL segment "${segment}" is not valid percent-encoding`));
+  }
 }
 
 export class Router {
@@ -37,7 +45,7 @@ export class Router {
   }
 
   async dispatch(req: FhirRequest, ctx: RequestContext): Promise<FhirResponse> {
-    const parts = req.path === '' ? [] : req.path.split('/').map(decodeURIComponent);
+    const parts = req.path === '' ? [] : req.path.split('/').map(decodeSegment);
     const method = req.method === 'HEAD' ? 'GET' : req.method;
     let pathMatched = false;
     let unknownType: string | undefined;

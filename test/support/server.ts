@@ -1,5 +1,5 @@
 /** A real Stride server on a real database and a real port, for HTTP-level tests. */
-import pino from 'pino';
+import pino, { type Logger } from 'pino';
 import { describe } from 'vitest';
 import type { Server } from 'node:http';
 import { loadConfig } from '../../src/config.js';
@@ -13,10 +13,10 @@ export interface TestServer {
   close(): Promise<void>;
 }
 
-export async function startTestServer(engine: Engine, env: Record<string, string> = {}): Promise<TestServer> {
+export async function startTestServer(engine: Engine, env: Record<string, string> = {}, logger?: Logger): Promise<TestServer> {
   const handle: EngineHandle = await engine.create();
   const config = loadConfig({ STRIDE_PORT: '0', STRIDE_HOST: '127.0.0.1', ...handle.env, ...env });
-  const stride = await openStride(config, pino({ level: process.env.STRIDE_TEST_LOG ?? 'silent' }));
+  const stride = await openStride(config, logger ?? pino({ level: process.env.STRIDE_TEST_LOG ?? 'silent' }));
   const server = await new Promise<Server>((resolve) => {
     const s = stride.app.listen(0, '127.0.0.1', () => resolve(s));
   });

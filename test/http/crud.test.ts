@@ -1,0 +1,83 @@
+/** read, vread, create, update (upsert), delete over HTTP (R4 http.html). */
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import { describeEachEngine, startTestServer, type TestServer } from '../support/server.js';
+import { fhir } from '../support/http.js';
+
+describeEachEngine('CRUD', (engine) => {
+  let s: TestServer;
+  beforeAll(async () => {
+    s = await startTestServer(engine);
+  });
+  afterAll(async () => s?.close());
+
+  it('create assigns its own id, ignores the client id, and answers 201 with Location and ETag', async () => {
+    const r = await fhir(s.baseUrl, 'POST', 'Patient', { resourceType: 'Patient', id: 'mine', name: [{ family: 'Okafor' }] });
+    expect(r.status).toBe(201);
+    expect(r.body.id).not.toBe('mine');
+    expect(r.body.meta.versionId).toBe('1');
+    expect(r.headers.get('location')).toBe(`${s.baseUrl}/Patient/${r.body.id}/_history/1`);
+    expect(r.headers.get('etag')).toBe('W/"1"');
+    expect(new Date(r.headers.get('last-modified')!).getTime()).toBeGreaterThan(Date.now() - 60_000);
+    expect((await fhir(s.baseUrl, 'GET', 'Patient/mine')).status).toBe(404);
+  });
+
+  it('update with a client id creates (201), then updates (200) with the next version', async () => {
+    const first = await fhir(s.baseUrl, 'PUT', 'Patient/pat-upsert', { resourceType: 'Patient', id: 'pat-upsert', gender: 'female' });
+    expect(first.status).toBe(201);
+    expect(first.body.meta.versionId).toBe('1');
+    const second = await fhir(s.baseUrl, 'PUT', 'Patient/pat-upsert', { resourceType: 'Patient', id: 'pat-upsert', gender: 'male' });
+    expect(second.status).toBe(200);
+    expect(second.body.meta.versionId).toBe('2');
+    expect(second.headers.get('etag')).toBe('W/"2"');
+    const read = await fhir(s.baseUrl, 'GET', 'Patient/pat-upsert');
+    expect(read.body.gender).toBe('male');
+  });
+
+  it('vread returns each version as it was', async () => {
+    await fhir(s.baseUrl, 'PUT', 'Patient/pat-v', { resourceType: 'Patient', id: 'pat-v', gender: 'female' });
+    await fhir(s.baseUrl, 'PUT', 'Patient/pat-v', { resourceType: 'Patient', id: 'pat-v', gender: 'other' });
+    const v1 = await fhir(s.baseUrl, 'GET', 'Patient/pat-v/_history/1');
+    expect(v1.status).toBe(200);
+    expect(v1.body.gender).toBe('female');
+    expect(v1.headers.get('etag')).toBe('W/"1"');
+    expect((await fhir(s.baseUrl, 'GET', 'Patient/pat-v/_history/2')).body.gender).toBe('other');
+    expect((await fhir(s.baseUrl, 'GET', 'Patient/pat-v/_history/3')).status).toBe(404);
+    expect((await fhir(s.baseUrl, 'GET', 'Patient/pat-v/_history/abc')).status).toBe(404);
+  });
+
+  it('read of a missing resource is 404 with an OperationOutcome', async () => {
+    const r = await fhir(s.baseUrl, 'GET', 'Patient/nope');
+    expect(r.status).toBe(404);
+    expect(r.body.resourceType).toBe('OperationOutcome');
+    expect(r.body.issue[0].details.text).toContain('Patient/nope');
+  });
+
+  it('delete: 204, then read is 410, history keeps the versions, a second delete is 204, update revives it', async () => {
+    await fhir(s.baseUrl, 'PUT', 'Patient/pat-del', { resourceType: 'Patient', id: 'pat-del', active: true });
+    const del = await fhir(s.baseUrl, 'DELETE', 'Patient/pat-del');
+    expect(del.status).toBe(204);
+    expect(del.headers.get('etag')).toBe('W/"2"');
+    const gone = await fhir(s.baseUrl, 'GET', 'Patient/pat-del');
+    expect(gone.status).toBe(410);
+    expect(gone.body.resourceType).toBe('OperationOutcome');
+    expect((await fhir(s.baseUrl, 'GET', 'Patient/pat-del/_history/1')).status).toBe(200);
+    const history = await fhir(s.baseUrl, 'GET', 'Patient/pat-del/_history');
+    expect(history.body.entry.map((e: any) => e.request.method)).toEqual(['DELETE', 'POST']);
+    expect((await fhir(s.baseUrl, 'DELETE', 'Patient/pat-del')).status).toBe(204);
+    expect((await fhir(s.baseUrl, 'DELETE', 'Patient/never-there')).status).toBe(204);
+    const revived = await fhir(s.baseUrl, 'PUT', 'Patient/pat-del', { resourceType: 'Patient', id: 'pat-del', active: false });
+    expect(revived.status).toBe(201);
+    expect(revived.body.meta.versionId).toBe('3');
+  });
+
+  it('serves every R4 resource type, e.g. a therapy Procedure and a Claim', async () => {
+    const proc = await fhir(s.baseUrl, 'POST', 'Procedure', {
+      resourceType: 'Procedure', status: 'completed', subject: { reference: 'Patient/pat-upsert' },
+      code: { coding: [{ system: 'http://www.ama-assn.org/go/cpt', code: '97116', display: 'Gait training' }] },
+      performedPeriod: { start: '2026-03-02T10:00:00Z', end: '2026-03-02T10:23:00Z' },
+    });
+    expect(proc.status).toBe(201);
+    const types = ['Account', 'ChargeItem', 'DetectedIssue', 'EpisodeOfCare', 'VisionPrescription'];
+    for (const t of types) expect((await fhir(s.baseUrl, 'GET', `${t}/x`)).status).toBe(404);
+  });
+});
