@@ -38,15 +38,40 @@ export function assertValid(validator: Validator, resource: Resource): Operation
   const issues = validator.validate(resource);
   if (hasErrors(issues)) {
     const outcome: OperationOutcome = badRequest(`${resource.resourceType} is not valid FHIR R4`);
-    outcome.issue = issues.map(withMessage);
+    outcome.issue = issues.map((issue) => withMessage(issue, resource));
     throw new OperationOutcomeError(outcome);
   }
   return issues;
 }
 
 /** Medplum's messages are terse ("Missing required property"); prefix the element so a person can act on it. */
-function withMessage(issue: OperationOutcomeIssue): OperationOutcomeIssue {
-  const where = issue.expression?.[0];
+function withMessage(issue: OperationOutcomeIssue, resource: Resource): OperationOutcomeIssue {
+  const where = issue.expression?.[0] && concretePath(issue.expression[0], resource);
+  if (where) issue = { ...issue, expression: [where] };
   const text = issue.details?.text ?? issue.diagnostics ?? 'invalid';
   return { ...issue, details: { text: where && !text.includes(where) ? `${where}: ${text}` : text } };
+}
+
+/**
+ * `Observation.value[x].value` -> `Observation.valueQuantity.value`: a FHIRPath a client can evaluate, naming the
+ * choice type the resource actually used.
+ */
+export function concretePath(path: string, resource: Resource): string {
+  if (!path.includes('[x]')) return path;
+  const parts = path.split('.');
+  let nodes: unknown[] = [resource];
+  for (let i = 1; i < parts.length; i++) {
+    let part = parts[i];
+    if (part.endsWith('[x]')) {
+      const stem = part.slice(0, -3);
+      const key = nodes.flatMap((n) => (n && typeof n === 'object' ? Object.keys(n) : [])).find((k) => k.startsWith(stem) && /^[A-Z]/.test(k.slice(stem.length)));
+      part = key ?? part;
+      parts[i] = part;
+    }
+    nodes = nodes.flatMap((n) => {
+      const v = n && typeof n === 'object' ? (n as Record<string, unknown>)[part] : undefined;
+      return Array.isArray(v) ? v : v === undefined ? [] : [v];
+    });
+  }
+  return parts.join('.');
 }

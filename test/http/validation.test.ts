@@ -1,0 +1,59 @@
+/** Validation on every write (issue 2 item 6): invalid resources are refused with expression paths; nothing is stored. */
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import { describeEachEngine, startTestServer, type TestServer } from '../support/server.js';
+import { fhir } from '../support/http.js';
+
+const CASES: Array<[string, Record<string, unknown>, string]> = [
+  ['an unknown element', { resourceType: 'Patient', favouriteColour: 'blue' }, 'Patient.favouriteColour'],
+  ['a wrong type', { resourceType: 'Patient', active: 'yes' }, 'Patient.active'],
+  ['a missing required element', { resourceType: 'Observation', code: { text: 'gait speed' } }, 'Observation.status'],
+  ['a malformed date', { resourceType: 'Patient', birthDate: '1950-02-30T' }, 'Patient.birthDate'],
+  ['a malformed decimal', { resourceType: 'Observation', status: 'final', code: { text: 'gait speed' }, valueQuantity: { value: '0.8' } }, 'Observation.valueQuantity.value'],
+  ['a code with spaces around it', { resourceType: 'Patient', gender: ' female ' }, 'Patient.gender'],
+  ['a string where an array belongs', { resourceType: 'Patient', name: [{ given: 'Lan' }] }, 'Patient.name.given'],
+];
+
+describeEachEngine('validation on write', (engine) => {
+  let s: TestServer;
+  beforeAll(async () => {
+    s = await startTestServer(engine);
+  });
+  afterAll(async () => s?.close());
+
+  for (const [what, resource, expression] of CASES) {
+    it(`refuses ${what} with 400, an issue at ${expression}, and stores nothing`, async () => {
+      const before = await fhir(s.baseUrl, 'GET', `${resource.resourceType}/_history`);
+      const r = await fhir(s.baseUrl, 'POST', String(resource.resourceType), resource);
+      expect(r.status).toBe(400);
+      expect(r.body.resourceType).toBe('OperationOutcome');
+      const issue = r.body.issue.find((i: any) => i.expression?.includes(expression));
+      expect(issue, JSON.stringify(r.body)).toBeDefined();
+      expect(issue.severity).toBe('error');
+      expect(issue.details.text).toContain(expression);
+      const put = await fhir(s.baseUrl, 'PUT', `${resource.resourceType}/invalid-1`, { ...resource, id: 'invalid-1' });
+      expect(put.status).toBe(400);
+      expect((await fhir(s.baseUrl, 'GET', `${resource.resourceType}/invalid-1`)).status).toBe(404);
+      const after = await fhir(s.baseUrl, 'GET', `${resource.resourceType}/_history`);
+      expect(after.body.entry?.length ?? 0).toBe(before.body.entry?.length ?? 0);
+    });
+  }
+
+  it('an invalid update leaves the stored version untouched', async () => {
+    await fhir(s.baseUrl, 'PUT', 'Patient/keep', { resourceType: 'Patient', id: 'keep', gender: 'female' });
+    const bad = await fhir(s.baseUrl, 'PUT', 'Patient/keep', { resourceType: 'Patient', id: 'keep', birthDate: 'last spring' });
+    expect(bad.status).toBe(400);
+    const read = await fhir(s.baseUrl, 'GET', 'Patient/keep');
+    expect(read.body.gender).toBe('female');
+    expect(read.body.meta.versionId).toBe('1');
+  });
+
+  it('accepts a valid therapy Observation with a UCUM quantity', async () => {
+    const r = await fhir(s.baseUrl, 'POST', 'Observation', {
+      resourceType: 'Observation', status: 'final',
+      code: { coding: [{ system: 'http://loinc.org', code: '83172-7' }] },
+      valueQuantity: { value: 0.82, unit: 'm/s', system: 'http://unitsofmeasure.org', code: 'm/s' },
+    });
+    expect(r.status).toBe(201);
+    expect(r.body.valueQuantity.value).toBe(0.82);
+  });
+});
