@@ -26,8 +26,18 @@ export function fhirEndpoint(deps: EndpointDeps) {
     const id = requestIdOf(res);
     const pretty = /[?&]_pretty=true(&|$)/.test(req.originalUrl);
     try {
-      const fhirReq = toFhirRequest(req);
-      const ctx: RequestContext = { repo: deps.repo, config: deps.config, logger: deps.logger, requestId: id, baseUrl: baseUrlOf(req, deps) };
+      const fhirReq = toFhirRequest(req, deps.basePath);
+      let baseUrl: string | undefined;
+      const ctx: RequestContext = {
+        repo: deps.repo,
+        config: deps.config,
+        logger: deps.logger,
+        requestId: id,
+        // Computed on first use: a read never needs it, and the proxy-aware host lookup is not free.
+        get baseUrl() {
+          return (baseUrl ??= baseUrlOf(req, deps));
+        },
+      };
       sendFhir(res, await deps.router.dispatch(fhirReq, ctx), { pretty });
     } catch (err) {
       sendError(res, err, id, deps.logger, { pretty });

@@ -8,7 +8,8 @@ const JSON_TYPES = ['application/fhir+json', 'application/json', 'application/js
 const FORM = 'application/x-www-form-urlencoded';
 const FORMAT_OK = /^(json|application\/(fhir\+)?json|text\/json)(;.*)?$/i;
 
-export function toFhirRequest(req: Request): FhirRequest {
+/** `basePath` (e.g. /fhir) is stripped from the URL to give the FHIR path. */
+export function toFhirRequest(req: Request, basePath: string): FhirRequest {
   const url = req.originalUrl ?? req.url;
   const q = url.indexOf('?');
   const query: Record<string, string[]> = {};
@@ -19,7 +20,7 @@ export function toFhirRequest(req: Request): FhirRequest {
   const contentType = req.headers['content-type'];
   return {
     method: req.method as HttpMethod,
-    path: req.path.replace(/^\/+|\/+$/g, ''),
+    path: (q >= 0 ? url.slice(basePath.length, q) : url.slice(basePath.length)).replace(/^\/+|\/+$/g, ''),
     query,
     headers: {
       ifMatch: header(req, 'if-match'),
@@ -53,7 +54,7 @@ function parseBody(req: Request, contentType: string | undefined): unknown {
   if (text === undefined || text === '') return undefined;
   const mediaType = (contentType ?? 'application/fhir+json').split(';')[0].trim().toLowerCase();
   if (mediaType === FORM) {
-    if (req.method === 'POST' && req.path.endsWith('/_search')) return text;
+    if (req.method === 'POST' && /\/_search(\?|$)/.test(req.originalUrl)) return text;
     throw new OperationOutcomeError(unsupportedMediaType(`Content-Type ${FORM} is only taken by POST [type]/_search: send application/fhir+json`));
   }
   if (!JSON_TYPES.includes(mediaType)) {

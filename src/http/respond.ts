@@ -12,22 +12,25 @@ export interface RespondOptions {
   pretty: boolean;
 }
 
+/**
+ * Writes status, headers and body in one writeHead + end: express's res.send adds nothing a FHIR reply needs (no
+ * generated ETag, no freshness check: read.ts decides 304s itself) and costs time on every read.
+ */
 export function sendFhir(res: Response, response: FhirResponse, options: RespondOptions): void {
-  res.status(response.status);
-  if (response.headers) for (const [name, value] of Object.entries(response.headers)) res.setHeader(name, value);
-  if (response.status === 204 || response.status === 304) {
-    res.end();
-    return;
-  }
+  const headers: Record<string, string | number> = { ...response.headers };
   let body: string | undefined;
-  if (response.raw !== undefined) body = options.pretty ? JSON.stringify(JSON.parse(response.raw), null, 2) : response.raw;
-  else if (response.resource) body = JSON.stringify(response.resource, null, options.pretty ? 2 : undefined);
-  if (body === undefined) {
-    res.end();
-    return;
+  if (response.status !== 204 && response.status !== 304) {
+    if (response.raw !== undefined) body = options.pretty ? JSON.stringify(JSON.parse(response.raw), null, 2) : response.raw;
+    else if (response.resource) body = JSON.stringify(response.resource, null, options.pretty ? 2 : undefined);
   }
-  res.setHeader('Content-Type', FHIR_JSON);
-  res.send(body);
+  if (body !== undefined) {
+    headers['Content-Type'] = FHIR_JSON;
+    headers['Content-Length'] = Buffer.byteLength(body);
+  } else if (response.status !== 204 && response.status !== 304) {
+    headers['Content-Length'] = 0;
+  }
+  res.writeHead(response.status, headers);
+  res.end(body);
 }
 
 /** Any failure as an OperationOutcome; an unexpected one is logged with the request id and named in the reply. */
