@@ -2,6 +2,7 @@
  * Conditional create, update and delete (R4 http.html#ccreate, #cond-update, #cdelete): a search decides which
  * resource the write applies to, inside the same transaction as the write.
  */
+import { createHash } from 'node:crypto';
 import { OperationOutcomeError } from '@medplum/core';
 import type { Resource } from '@medplum/fhirtypes';
 import { badRequest, preconditionFailed } from '../fhir/outcomes.js';
@@ -17,11 +18,28 @@ export function parseCriteria(criteria: string): Record<string, string[]> {
   return params;
 }
 
-/** Up to two matches: enough to tell none, one and several apart. */
+/**
+ * Up to two matches: enough to tell none, one and several apart. Inside a transaction, first locks the criteria
+ * until commit: under READ COMMITTED two processes could both search, both find nothing and both create (HAPI
+ * hapi-fhir#3141, Microsoft fhir-server#1382); with the lock the second one's search runs after the first commits
+ * and sees what it wrote. Criteria spelled differently (parameter order, percent-encoding) lock the same key.
+ */
 export async function findMatches(repo: Repository, type: string, criteria: string): Promise<StoredResource[]> {
   const params = parseCriteria(criteria);
+  const lock = repo.inTransaction ? repo.deps.store.dialect.transactionLock(criteriaLockKey(type, params)) : undefined;
+  if (lock) await repo.db.run(lock);
   const result = await repo.search({ resourceType: type, params, count: 2, offset: 0, total: 'none' });
   return result.rows.map(toStored);
+}
+
+/** A signed 64-bit key for `type?criteria`, independent of how the criteria were spelled. */
+export function criteriaLockKey(type: string, params: Record<string, string[]>): string {
+  const normal = Object.keys(params)
+    .sort()
+    .map((name) => `${encodeURIComponent(name)}=${[...params[name]].sort().map(encodeURIComponent).join('&')}`)
+    .join('&');
+  const digest = createHash('sha256').update(`${type}?${normal}`).digest();
+  return BigInt.asIntN(64, digest.readBigUInt64BE(0)).toString();
 }
 
 export interface ConditionalCreateResult extends WriteResult {

@@ -64,6 +64,12 @@ export interface Dialect {
   readonly autoIncrementKey: string;
   /** Suffix that locks the selected rows until the transaction ends (` FOR UPDATE`); empty where writes are serialised. */
   readonly lockRows: string;
+  /**
+   * A statement that holds an exclusive lock on `key` (a signed 64-bit integer, as decimal text) until the open
+   * transaction ends, for writes whose race no row lock or unique key can catch (a conditional create: no row
+   * exists yet to lock); undefined where write transactions are already serialised.
+   */
+  transactionLock(key: string): Sql | undefined;
 }
 
 export interface RenderedSql {

@@ -114,7 +114,7 @@ describeEachEngine('transaction and batch', (engine) => {
   it('batch: entries are independent; a bad one gets its own error while the others succeed', async () => {
     const r = await fhir(s.baseUrl, 'POST', '', batch([
       { resource: { resourceType: 'Patient', gender: 'female' }, request: { method: 'POST', url: 'Patient' } },
-      { resource: { resourceType: 'Patient', gender: 'sometimes' === 'x' ? 'x' : 'female', birthDate: 'never' }, request: { method: 'POST', url: 'Patient' } },
+      { resource: { resourceType: 'Patient', gender: 'female', birthDate: 'never' }, request: { method: 'POST', url: 'Patient' } },
       { request: { method: 'GET', url: 'Patient/does-not-exist' } },
       { resource: { resourceType: 'Patient', id: 'b3' }, request: { method: 'PUT', url: 'Patient/b3' } },
     ]));

@@ -1,4 +1,4 @@
-import type { Dialect } from '../../sql/sql.js';
+import { sql, type Dialect } from '../../sql/sql.js';
 
 export const postgresDialect: Dialect = {
   name: 'postgres',
@@ -6,4 +6,7 @@ export const postgresDialect: Dialect = {
   autoIncrementKey: 'BIGSERIAL PRIMARY KEY',
   // Several Stride processes may write at once: lock the rows a write reads before it changes them.
   lockRows: ' FOR UPDATE',
+  // A transaction-scoped advisory lock: released by COMMIT or ROLLBACK, so no path can leak it; waits are seen by
+  // the deadlock detector (40P01, retried by the store).
+  transactionLock: (key) => sql`SELECT pg_advisory_xact_lock(CAST(${key} AS BIGINT))`,
 };

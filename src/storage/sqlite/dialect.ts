@@ -3,7 +3,11 @@ import type { Dialect } from '../../sql/sql.js';
 export const sqliteDialect: Dialect = {
   name: 'sqlite',
   placeholder: () => '?',
-  autoIncrementKey: 'INTEGER PRIMARY KEY AUTOINCREMENT',
+  // A rowid alias: increasing as long as history rows are never deleted, and without AUTOINCREMENT's extra
+  // sqlite_sequence write on every insert.
+  autoIncrementKey: 'INTEGER PRIMARY KEY',
   // One writer at a time: the open write transaction already holds the database lock.
   lockRows: '',
+  // Write transactions are serialised (BEGIN IMMEDIATE and one writer connection): there is nothing to lock.
+  transactionLock: () => undefined,
 };

@@ -72,10 +72,21 @@ function open(file: string, readonly: boolean, synchronous: string): Database.Da
   if (!readonly) {
     db.pragma('journal_mode = WAL');
     db.pragma(`synchronous = ${synchronous}`);
+    // Checkpoint every ~16 MB of WAL instead of 4 MB: fewer checkpoint stalls under a stream of small commits.
+    db.pragma('wal_autocheckpoint = 4000');
   }
   db.pragma('cache_size = -65536');
   return db;
 }
+
+interface PendingWork<T> {
+  work: (tx: Queryer) => Promise<T>;
+  resolve: (value: T) => void;
+  reject: (error: unknown) => void;
+}
+
+/** Most transactions committed together; bounds the latency a group adds to its first member. */
+const MAX_GROUP = 64;
 
 export class SqliteStore implements Store {
   readonly dialect = sqliteDialect;
@@ -83,7 +94,9 @@ export class SqliteStore implements Store {
   readonly reader: Queryer;
   private readonly writer: Connection;
   private readonly readConnection: Connection;
-  private queue: Promise<unknown> = Promise.resolve();
+  private queue: Promise<void> = Promise.resolve();
+  private readonly pending: PendingWork<unknown>[] = [];
+  private draining = false;
 
   constructor(options: SqliteStoreOptions) {
     if (options.file === ':memory:') throw new Error('SQLite store needs a file: use a temporary directory');
@@ -98,21 +111,54 @@ export class SqliteStore implements Store {
     await this.transaction((tx) => applyMigrations(tx, this.dialect, (text) => this.writer.exec(text)));
   }
 
+  /**
+   * Group commit: transactions that queue up while one runs are applied together, each inside its own SAVEPOINT (so
+   * each is still all or nothing on its own), and committed with one COMMIT. Every caller hears back only after that
+   * COMMIT, so an acknowledged write is durable; a busy server pays the commit's I/O once per group, not per request.
+   */
   transaction<T>(work: (tx: Queryer) => Promise<T>): Promise<T> {
-    const run = async (): Promise<T> => {
+    return new Promise<T>((resolve, reject) => {
+      this.pending.push({ work, resolve, reject } as PendingWork<unknown>);
+      if (!this.draining) this.queue = this.drain();
+    });
+  }
+
+  private async drain(): Promise<void> {
+    this.draining = true;
+    try {
+      while (this.pending.length > 0) await this.runGroup(this.pending.splice(0, MAX_GROUP));
+    } finally {
+      this.draining = false;
+    }
+  }
+
+  private async runGroup(group: PendingWork<unknown>[]): Promise<void> {
+    const outcomes: Array<{ ok: true; value: unknown } | { ok: false; error: unknown }> = [];
+    try {
       this.writer.exec('BEGIN IMMEDIATE');
-      try {
-        const result = await work(this.writer);
-        this.writer.exec('COMMIT');
-        return result;
-      } catch (err) {
-        if (this.writer.db.inTransaction) this.writer.exec('ROLLBACK');
-        throw err;
+      for (const item of group) {
+        this.writer.exec('SAVEPOINT stride_work');
+        try {
+          const value = await item.work(this.writer);
+          this.writer.exec('RELEASE stride_work');
+          outcomes.push({ ok: true, value });
+        } catch (error) {
+          this.writer.exec('ROLLBACK TO stride_work');
+          this.writer.exec('RELEASE stride_work');
+          outcomes.push({ ok: false, error });
+        }
       }
-    };
-    const result = this.queue.then(run, run);
-    this.queue = result.catch(() => undefined);
-    return result;
+      this.writer.exec('COMMIT');
+    } catch (error) {
+      if (this.writer.db.inTransaction) this.writer.exec('ROLLBACK');
+      for (const item of group) item.reject(error);
+      return;
+    }
+    group.forEach((item, i) => {
+      const outcome = outcomes[i];
+      if (outcome.ok) item.resolve(outcome.value);
+      else item.reject(outcome.error);
+    });
   }
 
   async close(): Promise<void> {
