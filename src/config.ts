@@ -18,7 +18,13 @@ export interface Config {
   /** Most entries accepted in one batch or transaction Bundle. */
   maxBundleEntries: number;
   logLevel: string;
+  /** The implementation guide folder (STRIDE_PROFILES_DIR); default profiles/ at the repository root. */
+  profilesDir?: string;
   sqliteSynchronous: 'NORMAL' | 'FULL';
+  /** Bot directories (STRIDE_BOTS_DIR, several separated by the path delimiter); default the bots shipped with Stride. */
+  botsDirs?: string[];
+  /** Payer policy files (STRIDE_POLICIES_DIR); default bots/policies/. */
+  policiesDir?: string;
 }
 
 function int(value: string | undefined, fallback: number, name: string): number {
@@ -42,6 +48,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     maxCount: int(env.STRIDE_MAX_COUNT, 1000, 'STRIDE_MAX_COUNT'),
     maxBundleEntries: int(env.STRIDE_MAX_BUNDLE_ENTRIES, 20000, 'STRIDE_MAX_BUNDLE_ENTRIES'),
     logLevel: env.STRIDE_LOG_LEVEL ?? 'info',
+    profilesDir: env.STRIDE_PROFILES_DIR ? path.resolve(env.STRIDE_PROFILES_DIR) : undefined,
     sqliteSynchronous: sync,
+    botsDirs: env.STRIDE_BOTS_DIR ? env.STRIDE_BOTS_DIR.split(path.delimiter).filter(Boolean).map((d) => path.resolve(d)) : undefined,
+    policiesDir: env.STRIDE_POLICIES_DIR ? path.resolve(env.STRIDE_POLICIES_DIR) : undefined,
   };
 }

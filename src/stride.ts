@@ -5,10 +5,12 @@ import type { Store } from './storage/store.js';
 import { openStore } from './storage/open.js';
 import { Repository } from './repo/repository.js';
 import { createValidator } from './validation/validator.js';
-import { createScanSearcher } from './search/scan-searcher.js';
+import { createSearcher } from './search/searcher.js';
+import { createIndexer } from './search/indexer.js';
 import { createRouter } from './fhir/routes.js';
 import type { Router } from './fhir/router.js';
 import { createApp } from './app.js';
+import { openBots } from './bots/open.js';
 import type express from 'express';
 
 export interface Stride {
@@ -26,9 +28,11 @@ export function createLogger(config: Config): Logger {
 }
 
 export async function openStride(config: Config, logger: Logger = createLogger(config)): Promise<Stride> {
+  // Bots first: a broken bot or policy file stops start-up before the database is opened (DESIGN §6).
+  const bots = await openBots({ dirs: config.botsDirs, policiesDir: config.policiesDir, logger });
   const store = await openStore(config);
   await store.migrate();
-  const repo = new Repository({ store, validator: createValidator(), searcher: createScanSearcher() });
+  const repo = new Repository({ store, validator: createValidator({ profilesDir: config.profilesDir }), searcher: createSearcher(), indexer: createIndexer(store.dialect), hook: bots });
   const router = createRouter();
   const app = createApp({ config, repo, router, logger });
   return { config, store, repo, router, app, logger, close: () => store.close() };

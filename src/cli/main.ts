@@ -2,6 +2,8 @@
 import { Command } from 'commander';
 import { serve } from './serve.js';
 import { importCommand } from './import.js';
+import { validateCommand } from './validate.js';
+import { reindexCommand } from './reindex.js';
 import { STRIDE_VERSION } from '../fhir/routes.js';
 
 const program = new Command();
@@ -15,6 +17,23 @@ program
   .argument('<paths...>', 'files or directories')
   .action(async (paths: string[]) => {
     process.exitCode = await importCommand(paths);
+  });
+
+program
+  .command('validate')
+  .description('validate FHIR resources offline (JSON files, NDJSON): prints the issues, exits 1 on errors')
+  .argument('<files...>', 'resource files (.json, .ndjson)')
+  .option('--profile <url>', 'also validate against this profile (canonical url; repeatable)', (url: string, all: string[]) => [...all, url], [] as string[])
+  .action((files: string[], options: { profile?: string[] }) => {
+    process.exitCode = validateCommand(files, options);
+  });
+
+program
+  .command('reindex')
+  .description('rebuild the search index from the stored resources (all types, or those given)')
+  .option('--type <types...>', 'only these resource types')
+  .action(async (options: { type?: string[] }) => {
+    process.exitCode = await reindexCommand(options);
   });
 
 program.parseAsync(process.argv).catch((err: unknown) => {

@@ -1,17 +1,20 @@
 /**
  * batch: POST [base] with a batch Bundle (R4 http.html#transaction). Entries are independent: each runs alone, in
- * the order given, in its own database transaction, and a failure answers that entry only.
+ * the order given, in its own database transaction, and a failure answers that entry only. Entries may not depend
+ * on each other (R4 http.html#brules): a reference to another entry's fullUrl fails that entry.
  */
 import { OperationOutcomeError } from '@medplum/core';
 import type { BundleEntry } from '@medplum/fhirtypes';
 import type { FhirHandler, FhirRequest, FhirResponse, RequestContext } from './types.js';
 import type { Router } from './router.js';
+import type { Repository, StoredResource } from '../repo/repository.js';
 import { entryToRequest, readEntries, type EntryRequest } from './bundle-entries.js';
 import { bundle } from './bundle.js';
-import { toEntryResponse } from './entry-response.js';
-import { serverError, statusOf } from './outcomes.js';
+import { toEntryResponse, toEntryResponses } from './entry-response.js';
+import { badRequest, serverError, statusOf } from './outcomes.js';
 import { runTransaction } from './transaction.js';
 import { requireResource } from './body.js';
+import { forEachReference } from './references.js';
 
 export function createBundleHandler(router: Router): FhirHandler {
   return async (req, ctx) => {
@@ -23,18 +26,40 @@ export function createBundleHandler(router: Router): FhirHandler {
 }
 
 async function runBatch(req: FhirRequest, ctx: RequestContext, router: Router, entries: EntryRequest[]): Promise<FhirResponse> {
+  const fullUrls = new Set(entries.map((e) => e.entry.fullUrl).filter((u): u is string => !!u));
   const out: BundleEntry[] = [];
-  for (const e of entries) out.push(await runBatchEntry(e, req, ctx, router));
+  for (const e of entries) out.push(await runBatchEntry(e, req, ctx, router, fullUrls));
   return { status: 200, resource: bundle('batch-response', out) };
 }
 
-async function runBatchEntry(e: EntryRequest, req: FhirRequest, ctx: RequestContext, router: Router): Promise<BundleEntry> {
+async function runBatchEntry(e: EntryRequest, req: FhirRequest, ctx: RequestContext, router: Router, fullUrls: ReadonlySet<string>): Promise<BundleEntry> {
   const entryReq = entryToRequest(e, req);
   try {
-    return toEntryResponse(ctx, await router.dispatch(entryReq, ctx), undefined, entryReq);
+    checkIndependent(e, fullUrls);
+    if (e.method === 'GET' || e.method === 'HEAD') return toEntryResponse(ctx, await router.dispatch(entryReq, ctx), entryReq);
+    // The entry's own transaction, opened here so that the version it wrote, and the write hook's findings about
+    // it, are known for the response entry.
+    // (The version is taken before the hook runs: what the bots write after it is not this entry's.)
+    let repo: Repository | undefined;
+    const result = await ctx.repo.transaction(async (tx) => {
+      repo = tx;
+      const response = await router.dispatch(entryReq, { ...ctx, repo: tx });
+      return { request: entryReq, response, version: tx.changes[tx.changes.length - 1] as StoredResource | undefined };
+    });
+    return toEntryResponses(ctx, [result], repo?.findings)[0];
   } catch (err) {
-    const outcome = err instanceof OperationOutcomeError ? err.outcome : serverError(`Entry ${e.index} failed unexpectedly (request ${ctx.requestId})`);
+    const outcome = err instanceof OperationOutcomeError ? err.outcome : serverError(`Bundle.entry[${e.index}] failed unexpectedly (request ${ctx.requestId})`);
     if (!(err instanceof OperationOutcomeError)) ctx.logger.error({ err, requestId: ctx.requestId, entry: e.index }, 'batch entry failed');
     return { response: { status: String(statusOf(outcome)), outcome } };
   }
+}
+
+function checkIndependent(e: EntryRequest, fullUrls: ReadonlySet<string>): void {
+  if (!e.resource || fullUrls.size === 0) return;
+  forEachReference(e.resource, (ref) => {
+    if (fullUrls.has(ref)) {
+      const where = `Bundle.entry[${e.index}].resource`;
+      throw new OperationOutcomeError(badRequest(`${where} refers to ${ref}, another entry of this batch: batch entries are processed independently; send a transaction to link them`, where));
+    }
+  });
 }

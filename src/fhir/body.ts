@@ -11,8 +11,11 @@ export function requireResource(body: unknown, expectedType?: string): Resource 
     throw new OperationOutcomeError(badRequest('The body is not a FHIR resource: expected a JSON object with "resourceType"'));
   }
   const resourceType = (body as { resourceType?: unknown }).resourceType;
-  if (typeof resourceType !== 'string' || resourceType === '') {
+  if (resourceType === undefined) {
     throw new OperationOutcomeError(badRequest('The body is not a FHIR resource: "resourceType" is missing', 'resourceType'));
+  }
+  if (typeof resourceType !== 'string' || resourceType === '') {
+    throw new OperationOutcomeError(badRequest(`The body is not a FHIR resource: "resourceType" must name a type, e.g. "Patient", not ${JSON.stringify(resourceType)}`, 'resourceType'));
   }
   if (expectedType && resourceType !== expectedType) {
     throw new OperationOutcomeError(badRequest(`The body is a ${resourceType} but the URL is for ${expectedType}`, 'resourceType'));

@@ -21,7 +21,8 @@ export const conditionalDeleteHandler: FhirHandler = async (req, ctx, { type }) 
 function deleteResponse(prefer: string | undefined, deleted: StoredResource | undefined, what: string): FhirResponse {
   const headers: Record<string, string> = deleted ? { ETag: etag(deleted.versionId) } : {};
   const message = deleted ? `Deleted ${what} (version ${deleted.versionId})` : `Nothing to delete: ${what} does not exist or is already deleted`;
-  const outcome = allOk(message);
+  // The outcome goes out as the body: without the status key that outcomes.ts keeps in `id` for thrown outcomes.
+  const { id: _key, ...outcome } = allOk(message);
   if (parsePrefer(prefer).return === 'OperationOutcome') return { status: 200, headers, resource: outcome, outcome };
   return { status: 204, headers, outcome };
 }

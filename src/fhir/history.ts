@@ -3,10 +3,10 @@ import { OperationOutcomeError } from '@medplum/core';
 import type { BundleEntry } from '@medplum/fhirtypes';
 import type { FhirHandler, FhirRequest, RequestContext } from './types.js';
 import { bundle, fullUrl, link, pageUrl } from './bundle.js';
-import { instantParam, integerParam, single } from './query.js';
+import { instantParam, integerParam } from './query.js';
 import { toStored, type StoredResource } from '../repo/repository.js';
 import { etag } from '../repo/meta.js';
-import { notFound } from './outcomes.js';
+import { badRequest, notFound } from './outcomes.js';
 import { readHistory, type HistoryScope } from '../repo/history.js';
 
 export const instanceHistory: FhirHandler = async (req, ctx, { type, id }) => {
@@ -19,17 +19,24 @@ export const typeHistory: FhirHandler = (req, ctx, { type }) => history(req, ctx
 
 export const systemHistory: FhirHandler = (req, ctx) => history(req, ctx, {}, '_history');
 
+/** R4 history parameters this server does not implement: refused, since ignoring them would answer another question. */
+const UNSUPPORTED = ['_at', '_list'];
+
 async function history(req: FhirRequest, ctx: RequestContext, scope: HistoryScope, path: string) {
+  const unsupported = UNSUPPORTED.find((name) => req.query[name]);
+  if (unsupported) throw new OperationOutcomeError(badRequest(`History with ${unsupported} is not supported here: use _since and _count`, unsupported));
   const count = integerParam(req.query, '_count', ctx.config.defaultCount, 0, ctx.config.maxCount);
   const offset = integerParam(req.query, '_offset', 0, 0, Number.MAX_SAFE_INTEGER);
   const since = instantParam(req.query, '_since');
-  const snapshotParam = single(req.query, '_snapshot');
-  const page = await readHistory(ctx.repo.db, scope, { count, offset, since, snapshot: snapshotParam ? Number(snapshotParam) : undefined });
+  // _snapshot comes from our own paging links; a hand-edited one is still client input, checked like any other.
+  const snapshot = req.query._snapshot ? integerParam(req.query, '_snapshot', 0, 0, Number.MAX_SAFE_INTEGER) : undefined;
+  const page = await readHistory(ctx.repo.db, scope, { count, offset, since, snapshot });
   const base: Record<string, string[]> = { _count: [String(count)] };
   if (req.query._since) base._since = req.query._since;
   base._snapshot = [String(page.snapshot)];
   const links = [link('self', pageUrl(ctx, path, { ...base, _offset: [String(offset)] }))];
-  if (page.hasMore) links.push(link('next', pageUrl(ctx, path, { ...base, _offset: [String(offset + count)] })));
+  // _count=0 asks for no entries (the total alone): a next link would repeat this page forever.
+  if (page.hasMore && count > 0) links.push(link('next', pageUrl(ctx, path, { ...base, _offset: [String(offset + count)] })));
   if (offset > 0) links.push(link('previous', pageUrl(ctx, path, { ...base, _offset: [String(Math.max(0, offset - count))] })));
   const entries = page.rows.map((row) => historyEntry(ctx, toStored(row)));
   return { status: 200, resource: bundle('history', entries, { total: page.total, link: links }) };

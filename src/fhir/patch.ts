@@ -4,11 +4,10 @@ import type { Binary, Resource } from '@medplum/fhirtypes';
 import jsonpatch, { type Operation } from 'fast-json-patch';
 import type { FhirHandler } from './types.js';
 import type { Repository, WriteResult } from '../repo/repository.js';
-import { badRequest, unprocessable, unsupportedMediaType } from './outcomes.js';
+import { badRequest, notFound, preconditionFailed, unprocessable, unsupportedMediaType } from './outcomes.js';
 import { ifMatchVersion, requireCriteria } from './update.js';
 import { writeResponse } from './write-response.js';
-import { findMatches } from '../repo/conditional.js';
-import { preconditionFailed, notFound } from './outcomes.js';
+import { findMatches, readable } from '../repo/conditional.js';
 
 export const patch: FhirHandler = async (req, ctx, { type, id }) => {
   const operations = parsePatchBody(req.body, req.headers.contentType);
@@ -21,8 +20,8 @@ export const conditionalPatch: FhirHandler = async (req, ctx, { type }) => {
   const criteria = requireCriteria(req, 'patch');
   const result = await ctx.repo.transaction(async (tx) => {
     const matches = await findMatches(tx, type, criteria);
-    if (matches.length === 0) throw new OperationOutcomeError(notFound(`Conditional patch "${criteria}" matches no ${type}`));
-    if (matches.length > 1) throw new OperationOutcomeError(preconditionFailed(`Conditional patch "${criteria}" matches more than one ${type}`));
+    if (matches.length === 0) throw new OperationOutcomeError(notFound(`Conditional patch "${readable(criteria)}" matches no ${type}`));
+    if (matches.length > 1) throw new OperationOutcomeError(preconditionFailed(`Conditional patch "${readable(criteria)}" matches more than one ${type}`));
     return applyPatch(tx, type, matches[0].id, operations, ifMatchVersion(req));
   });
   return writeResponse(req, ctx, result, 200, `Patched ${type}/${result.stored.id} (version ${result.stored.versionId})`);
@@ -54,10 +53,11 @@ function isBinary(body: unknown): body is Binary {
   return typeof body === 'object' && body !== null && (body as Resource).resourceType === 'Binary';
 }
 
-async function applyPatch(repo: Repository, type: string, id: string, operations: Operation[], ifMatch?: number): Promise<WriteResult> {
+async function applyPatch(repo: Repository, type: string, id: string, operations: Operation[], ifMatch?: number | '*'): Promise<WriteResult> {
   return repo.transaction(async (tx) => {
-    const current = await tx.read(type, id);
-    const version = ifMatch ?? current.versionId;
+    const current = await tx.readForUpdate(type, id);
+    // The patch is applied to the version read here: the update must still find that version current.
+    const version = ifMatch === undefined || ifMatch === '*' ? current.versionId : ifMatch;
     let patched: Resource;
     try {
       patched = jsonpatch.applyPatch(JSON.parse(current.json), operations, true, false).newDocument as Resource;

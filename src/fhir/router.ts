@@ -29,6 +29,16 @@ function decodeSegment(segment: string): string {
   }
 }
 
+/** A 405 that knows the methods the path does take: RFC 9110 §15.5.6 wants them in an Allow header. */
+export class MethodNotAllowedError extends OperationOutcomeError {
+  constructor(
+    readonly allow: readonly string[],
+    text: string,
+  ) {
+    super(methodNotAllowed(text));
+  }
+}
+
 export class Router {
   private readonly routes: Route[] = [];
 
@@ -47,7 +57,7 @@ export class Router {
   async dispatch(req: FhirRequest, ctx: RequestContext): Promise<FhirResponse> {
     const parts = req.path === '' ? [] : req.path.split('/').map(decodeSegment);
     const method = req.method === 'HEAD' ? 'GET' : req.method;
-    let pathMatched = false;
+    const allowed = new Set<string>();
     let unknownType: string | undefined;
     for (const route of this.routes) {
       const params = this.match(route.segments, parts);
@@ -56,11 +66,13 @@ export class Router {
         unknownType = params.type;
         continue;
       }
-      pathMatched = true;
       if (route.method === method) return present(req, await route.handler(req, ctx, params));
+      allowed.add(route.method);
+      if (route.method === 'GET') allowed.add('HEAD');
     }
-    if (pathMatched) {
-      throw new OperationOutcomeError(methodNotAllowed(`${req.method} is not allowed on /${req.path}`));
+    if (allowed.size > 0) {
+      const allow = [...allowed].sort();
+      throw new MethodNotAllowedError(allow, `${req.method} is not allowed on /${req.path}; it takes ${allow.join(', ')}`);
     }
     if (unknownType) throw new OperationOutcomeError(notFound(`Unknown resource type "${unknownType}"`));
     throw new OperationOutcomeError(notFound(`No FHIR endpoint at /${req.path}`));

@@ -7,10 +7,13 @@ import { conditionalUpdateHandler, update } from './update.js';
 import { conditionalDeleteHandler, deleteHandler } from './delete.js';
 import { conditionalPatch, patch } from './patch.js';
 import { instanceHistory, systemHistory, typeHistory } from './history.js';
-import { systemSearch, typeSearch, typeSearchPost } from './search.js';
+import { compartmentSearch, systemSearch, typeSearch, typeSearchPost } from './search.js';
 import { createBundleHandler } from './batch.js';
 import { createCapabilitiesHandler } from './capabilities.js';
 import { loadDefinitions } from '../validation/definitions.js';
+import { instanceOperation, typeOperation } from './operations/registry.js';
+import { listBots } from './operations/bots.js';
+import { supportedSearchParams } from '../search/capability.js';
 
 export const STRIDE_VERSION = '0.1.0';
 
@@ -18,14 +21,16 @@ export function createRouter(): Router {
   const defs = loadDefinitions();
   const router = new Router((type) => defs.resourceTypeSet.has(type));
   router
-    .add('GET', 'metadata', createCapabilitiesHandler({ routes: router.list(), version: STRIDE_VERSION }))
+    .add('GET', 'metadata', createCapabilitiesHandler({ routes: router.list(), version: STRIDE_VERSION, searchParams: supportedSearchParams }))
     .add('POST', '', createBundleHandler(router))
     .add('GET', '', systemSearch)
+    .add('GET', '$bots', listBots)
     .add('GET', '_history', systemHistory)
     .add('GET', ':type/_history', typeHistory)
     .add('POST', ':type/_search', typeSearchPost)
     .add('GET', ':type/:id/_history/:vid', vread)
     .add('GET', ':type/:id/_history', instanceHistory)
+    .add('GET', ':compartmentType/:id/:type', compartmentSearch)
     .add('GET', ':type/:id', read)
     .add('PUT', ':type/:id', update)
     .add('PATCH', ':type/:id', patch)
@@ -34,6 +39,10 @@ export function createRouter(): Router {
     .add('POST', ':type', create)
     .add('PUT', ':type', conditionalUpdateHandler)
     .add('DELETE', ':type', conditionalDeleteHandler)
-    .add('PATCH', ':type', conditionalPatch);
+    .add('PATCH', ':type', conditionalPatch)
+    .add('POST', ':type/:op', typeOperation)
+    .add('GET', ':type/:op', typeOperation)
+    .add('POST', ':type/:id/:op', instanceOperation)
+    .add('GET', ':type/:id/:op', instanceOperation);
   return router;
 }

@@ -1,21 +1,30 @@
-/** search: GET [type]?..., POST [type]/_search, GET ?_type=A,B (R4 search.html). */
+/**
+ * search: GET [type]?..., POST [type]/_search, GET [base]?_type=A,B, GET [compartment]/[id]/[type]
+ * (R4 search.html, http.html#search). The searcher does the work; this builds the searchset Bundle.
+ */
 import { OperationOutcomeError } from '@medplum/core';
-import type { BundleEntry } from '@medplum/fhirtypes';
-import type { FhirHandler, FhirRequest, RequestContext } from './types.js';
+import type { BundleEntry, BundleLink } from '@medplum/fhirtypes';
+import type { FhirHandler, FhirRequest, FhirResponse, RequestContext } from './types.js';
 import { bundle, fullUrl, link, pageUrl } from './bundle.js';
-import { FORMAT_PARAMETERS, integerParam, parseQueryString } from './query.js';
-import { badRequest } from './outcomes.js';
+import { integerParam, parseQueryString, single } from './query.js';
+import { badRequest, notFound } from './outcomes.js';
+import { parsePrefer } from './prefer.js';
 import { toStored } from '../repo/repository.js';
+import type { ResourceRow } from '../storage/store.js';
 import { loadDefinitions } from '../validation/definitions.js';
+import { COMPARTMENT_TYPES } from '../search/compartment.js';
+import type { SearchQuery, SearchResult, TotalMode } from '../search/types.js';
 
-export const typeSearch: FhirHandler = (req, ctx, { type }) => search(req, ctx, [type], type, req.query);
+type Scope = Pick<SearchQuery, 'resourceType' | 'types' | 'compartment'>;
+
+export const typeSearch: FhirHandler = (req, ctx, { type }) => search(req, ctx, { resourceType: type }, type, req.query);
 
 /** POST [type]/_search: parameters in a form-encoded body, and/or in the URL. */
 export const typeSearchPost: FhirHandler = (req, ctx, { type }) => {
   const form = typeof req.body === 'string' ? parseQueryString(req.body) : {};
   const params = { ...req.query };
   for (const [name, values] of Object.entries(form)) params[name] = [...(params[name] ?? []), ...values];
-  return search(req, ctx, [type], type, params);
+  return search(req, ctx, { resourceType: type }, type, params);
 };
 
 export const systemSearch: FhirHandler = (req, ctx) => {
@@ -24,29 +33,47 @@ export const systemSearch: FhirHandler = (req, ctx) => {
   const known = loadDefinitions().resourceTypeSet;
   const unknown = types.filter((t) => !known.has(t));
   if (unknown.length) throw new OperationOutcomeError(badRequest(`Unknown resource type in _type: ${unknown.join(', ')}`, '_type'));
-  const { _type, ...params } = req.query;
-  return search(req, ctx, types, '', params, _type);
+  return search(req, ctx, { resourceType: types[0], types: [...new Set(types)] }, '', req.query);
 };
 
-async function search(req: FhirRequest, ctx: RequestContext, types: string[], path: string, params: Record<string, string[]>, typeParam?: string[]) {
-  const count = integerParam(params, '_count', ctx.config.defaultCount, 0, ctx.config.maxCount);
-  const offset = integerParam(params, '_offset', 0, 0, Number.MAX_SAFE_INTEGER);
-  const filters: Record<string, string[]> = {};
-  for (const [name, values] of Object.entries(params)) if (!FORMAT_PARAMETERS.has(name) && name !== '_count' && name !== '_offset') filters[name] = values;
-  const entries: BundleEntry[] = [];
-  let total = 0;
-  for (const resourceType of types) {
-    const result = await ctx.repo.search({ resourceType, params: filters, count: count + offset, offset: 0, total: 'accurate' });
-    total += result.total ?? 0;
-    for (const row of result.rows) {
-      const stored = toStored(row);
-      entries.push({ fullUrl: fullUrl(ctx, stored.resourceType, stored.id), resource: JSON.parse(stored.json), search: { mode: 'match' } });
-    }
+/** GET Patient/1/Procedure: the search restricted to one patient's compartment (R4 search.html#compartment). */
+export const compartmentSearch: FhirHandler = (req, ctx, { compartmentType, id, type }) => {
+  if (!COMPARTMENT_TYPES.includes(compartmentType)) {
+    throw new OperationOutcomeError(notFound(`No ${compartmentType} compartment here: Stride serves the Patient compartment (Patient/[id]/[type])`));
   }
-  const page = entries.slice(offset, offset + count);
-  const linkParams = { ...filters, ...(typeParam ? { _type: typeParam } : {}), _count: [String(count)] };
-  const links = [link('self', pageUrl(ctx, path, { ...linkParams, _offset: [String(offset)] }))];
-  if (offset + count < total) links.push(link('next', pageUrl(ctx, path, { ...linkParams, _offset: [String(offset + count)] })));
-  if (offset > 0) links.push(link('previous', pageUrl(ctx, path, { ...linkParams, _offset: [String(Math.max(0, offset - count))] })));
-  return { status: 200, resource: bundle('searchset', page, { total, link: links }) };
+  return search(req, ctx, { resourceType: type, compartment: { type: compartmentType, id } }, `${compartmentType}/${id}/${type}`, req.query);
+};
+
+function totalParam(params: Record<string, string[]>): TotalMode {
+  const value = single(params, '_total') ?? 'accurate';
+  if (value !== 'none' && value !== 'estimate' && value !== 'accurate') {
+    throw new OperationOutcomeError(badRequest(`_total must be none, estimate or accurate; got "${value}"`, '_total'));
+  }
+  return value;
+}
+
+async function search(req: FhirRequest, ctx: RequestContext, scope: Scope, path: string, params: Record<string, string[]>): Promise<FhirResponse> {
+  const countOnly = single(params, '_summary') === 'count';
+  const count = countOnly ? 0 : integerParam(params, '_count', ctx.config.defaultCount, 0, ctx.config.maxCount);
+  const offset = integerParam(params, '_offset', 0, 0, Number.MAX_SAFE_INTEGER);
+  const total = countOnly ? 'accurate' : totalParam(params);
+  const strict = parsePrefer(req.headers.prefer).handling === 'strict';
+  const result = await ctx.repo.search({ ...scope, params, count, offset, total, strict, baseUrl: ctx.baseUrl });
+  const entry: BundleEntry[] = [...result.rows.map((row) => toEntry(ctx, row, 'match')), ...(result.included ?? []).map((row) => toEntry(ctx, row, 'include'))];
+  if (result.issues?.length) entry.push({ resource: { resourceType: 'OperationOutcome', issue: result.issues }, search: { mode: 'outcome' } });
+  return { status: 200, resource: bundle('searchset', entry, { ...(result.total !== undefined ? { total: result.total } : {}), link: links(ctx, path, params, result) }) };
+}
+
+function toEntry(ctx: RequestContext, row: ResourceRow, mode: 'match' | 'include'): BundleEntry {
+  const stored = toStored(row);
+  return { fullUrl: fullUrl(ctx, stored.resourceType, stored.id), resource: JSON.parse(stored.json), search: { mode } };
+}
+
+/** self is the request as made; next and previous replace its paging parameters (R4 http.html#paging). */
+function links(ctx: RequestContext, path: string, params: Record<string, string[]>, result: SearchResult): BundleLink[] {
+  const { _cursor, _offset, ...rest } = params;
+  const out = [link('self', pageUrl(ctx, path, params))];
+  if (result.next) out.push(link('next', pageUrl(ctx, path, { ...rest, ...result.next })));
+  if (result.previous) out.push(link('previous', pageUrl(ctx, path, { ...rest, ...result.previous })));
+  return out;
 }

@@ -10,8 +10,10 @@ import { queryString } from './query.js';
 
 export const update: FhirHandler = async (req, ctx, { type, id }) => {
   const resource = requireResource(req.body, type);
-  if (!resource.id) throw new OperationOutcomeError(badRequest(`The body has no id: an update of ${type}/${id} must carry "id": "${id}"`, 'id'));
-  if (resource.id !== id) throw new OperationOutcomeError(badRequest(`The body's id "${resource.id}" does not match the URL's id "${id}"`, 'id'));
+  const bodyId: unknown = resource.id;
+  if (bodyId === undefined) throw new OperationOutcomeError(badRequest(`The body has no id: an update of ${type}/${id} must carry "id": "${id}"`, `${type}.id`));
+  if (typeof bodyId !== 'string') throw new OperationOutcomeError(badRequest(`${type}.id must be a JSON string ("${id}"), not ${JSON.stringify(bodyId)}`, `${type}.id`));
+  if (bodyId !== id) throw new OperationOutcomeError(badRequest(`The body's id "${bodyId}" does not match the URL's id "${id}"`, `${type}.id`));
   const result = await ctx.repo.update(resource, { ifMatch: ifMatchVersion(req) });
   return writeResponse(req, ctx, result, result.created ? 201 : 200, `${result.created ? 'Created' : 'Updated'} ${type}/${id} (version ${result.stored.versionId})`);
 };
@@ -23,10 +25,11 @@ export const conditionalUpdateHandler: FhirHandler = async (req, ctx, { type }) 
   return writeResponse(req, ctx, result, result.created ? 201 : 200, `${result.created ? 'Created' : 'Updated'} ${type}/${id} (version ${versionId})`);
 };
 
-/** If-Match as a version number; a header that is not an ETag is a 400, not silently ignored. */
-export function ifMatchVersion(req: FhirRequest): number | undefined {
+/** If-Match as a version number (or `*`: any current version); a header that is not an ETag is a 400, not ignored. */
+export function ifMatchVersion(req: FhirRequest): number | '*' | undefined {
   const header = req.headers.ifMatch;
   if (header === undefined) return undefined;
+  if (header.trim() === '*') return '*';
   const version = parseETag(header);
   if (version === undefined) throw new OperationOutcomeError(badRequest(`If-Match "${header}" is not a version ETag such as W/"3"`));
   return version;

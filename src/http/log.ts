@@ -11,12 +11,28 @@ export function requestId(req: Request): string {
   return typeof given === 'string' && CLIENT_ID.test(given) ? given : randomUUID();
 }
 
+/**
+ * One line when the response is sent, or when the client goes away first (`aborted: true`). The query string is
+ * left out, only its parameter names are logged: search values are patient data (a name, a birth date) and logs
+ * are not the place for them.
+ */
 export function logWhenFinished(logger: Logger, req: Request, res: Response, id: string): void {
   const start = performance.now();
-  res.on('finish', () => {
+  let logged = false;
+  const done = (): void => {
+    if (logged) return;
+    logged = true;
     const durationMs = Math.round((performance.now() - start) * 100) / 100;
-    logger.info({ reqId: id, method: req.method, path: req.originalUrl, status: res.statusCode, durationMs }, 'request');
-  });
+    const url = req.originalUrl;
+    const q = url.indexOf('?');
+    const line: Record<string, unknown> = { reqId: id, method: req.method, path: q < 0 ? url : url.slice(0, q), status: res.statusCode, durationMs };
+    if (q >= 0) line.params = [...new Set(new URLSearchParams(url.slice(q + 1)).keys())];
+    // Gone before the answer was sent, or while its body was still arriving.
+    if (!res.writableFinished || req.readableAborted) line.aborted = true;
+    logger.info(line, 'request');
+  };
+  res.on('finish', done);
+  res.on('close', done);
 }
 
 /** First middleware: gives the request its id (X-Request-Id on the response) and logs it when it finishes. */

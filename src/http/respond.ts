@@ -5,6 +5,7 @@ import type { OperationOutcome } from '@medplum/fhirtypes';
 import type { Logger } from 'pino';
 import type { FhirResponse } from '../fhir/types.js';
 import { serverError, statusOf } from '../fhir/outcomes.js';
+import { MethodNotAllowedError } from '../fhir/router.js';
 
 export const FHIR_JSON = 'application/fhir+json; charset=utf-8';
 
@@ -39,7 +40,8 @@ export function sendError(res: Response, err: unknown, requestId: string, logger
   if (err instanceof OperationOutcomeError) {
     outcome = err.outcome;
   } else {
-    logger.error({ err, requestId }, 'unexpected error');
+    // reqId, as on the request's own log line, so that one search finds both.
+    logger.error({ err, reqId: requestId }, 'unexpected error');
     outcome = serverError(`Unexpected server error; the log has the details under request id ${requestId}`);
   }
   if (res.headersSent) {
@@ -47,5 +49,6 @@ export function sendError(res: Response, err: unknown, requestId: string, logger
     return;
   }
   const { id: _key, ...body } = outcome;
-  sendFhir(res, { status: statusOf(outcome), resource: body as OperationOutcome }, options);
+  const headers = err instanceof MethodNotAllowedError ? { Allow: err.allow.join(', ') } : undefined;
+  sendFhir(res, { status: statusOf(outcome), resource: body as OperationOutcome, headers }, options);
 }

@@ -2,19 +2,22 @@
  * Conditional create, update and delete (R4 http.html#ccreate, #cond-update, #cdelete): a search decides which
  * resource the write applies to, inside the same transaction as the write.
  */
-import { createHash } from 'node:crypto';
 import { OperationOutcomeError } from '@medplum/core';
 import type { Resource } from '@medplum/fhirtypes';
-import { badRequest, preconditionFailed } from '../fhir/outcomes.js';
+import { badRequest, conflict, preconditionFailed, statusOf } from '../fhir/outcomes.js';
 import type { Repository, StoredResource, WriteResult } from './repository.js';
 import { toStored } from './repository.js';
+import { criteriaLockKey, lockUntilCommit } from './locks.js';
 
-/** `identifier=a|b&status=x` -> parameters; an empty criteria string is refused (it would match everything). */
+/**
+ * `identifier=a|b&status=x` -> parameters; an empty criteria string is refused (it would match everything). A
+ * leading `?`, `Patient?` or `[base]/Patient?` is allowed: clients copy If-None-Exist from a search URL.
+ */
 export function parseCriteria(criteria: string): Record<string, string[]> {
-  const text = criteria.startsWith('?') ? criteria.slice(1) : criteria;
+  const text = criteria.slice(prefixLength(criteria));
   const params: Record<string, string[]> = {};
   for (const [name, value] of new URLSearchParams(text)) (params[name] ??= []).push(value);
-  if (Object.keys(params).length === 0) throw new OperationOutcomeError(badRequest(`Conditional criteria "${criteria}" has no search parameters`));
+  if (Object.keys(params).length === 0) throw new OperationOutcomeError(badRequest(`Conditional criteria "${readable(criteria)}" has no search parameters`));
   return params;
 }
 
@@ -25,21 +28,39 @@ export function parseCriteria(criteria: string): Record<string, string[]> {
  * and sees what it wrote. Criteria spelled differently (parameter order, percent-encoding) lock the same key.
  */
 export async function findMatches(repo: Repository, type: string, criteria: string): Promise<StoredResource[]> {
+  const named = criteria.slice(0, prefixLength(criteria)).replace(/\?$/, '').split('/').pop();
+  if (named && named !== type) throw new OperationOutcomeError(badRequest(`Conditional criteria "${readable(criteria)}" are for ${named}, not ${type}`));
   const params = parseCriteria(criteria);
-  const lock = repo.inTransaction ? repo.deps.store.dialect.transactionLock(criteriaLockKey(type, params)) : undefined;
-  if (lock) await repo.db.run(lock);
-  const result = await repo.search({ resourceType: type, params, count: 2, offset: 0, total: 'none' });
-  return result.rows.map(toStored);
+  await lockUntilCommit(repo, criteriaLockKey(type, params));
+  try {
+    // Strict: an ignored unknown parameter would widen the criteria to every resource of the type, and the write
+    // would then update or delete a resource the client never meant.
+    const result = await repo.search({ resourceType: type, params, count: 2, offset: 0, total: 'none', strict: true });
+    return result.rows.map(toStored);
+  } catch (err) {
+    if (err instanceof OperationOutcomeError && statusOf(err.outcome) === 400) {
+      // The search names Prefer: handling=strict as the reason; here the strictness is the server's, not the client's.
+      const text = (err.outcome.issue?.[0]?.details?.text ?? 'invalid').replace(/ \(Prefer: handling=strict\)$/, '');
+      throw new OperationOutcomeError(badRequest(`Conditional criteria "${readable(criteria)}" cannot be used: ${text}`, err.outcome.issue?.[0]?.expression?.[0]));
+    }
+    throw err;
+  }
 }
 
-/** A signed 64-bit key for `type?criteria`, independent of how the criteria were spelled. */
-export function criteriaLockKey(type: string, params: Record<string, string[]>): string {
-  const normal = Object.keys(params)
-    .sort()
-    .map((name) => `${encodeURIComponent(name)}=${[...params[name]].sort().map(encodeURIComponent).join('&')}`)
-    .join('&');
-  const digest = createHash('sha256').update(`${type}?${normal}`).digest();
-  return BigInt.asIntN(64, digest.readBigUInt64BE(0)).toString();
+/** Length of a `?`, `Type?` or `[base]/Type?` prefix: a `?` before the first `=`. */
+function prefixLength(criteria: string): number {
+  const q = criteria.indexOf('?');
+  const eq = criteria.indexOf('=');
+  return q >= 0 && (eq < 0 || q < eq) ? q + 1 : 0;
+}
+
+/** Criteria as a person wrote them, for messages (`identifier=urn:x|1`, not `identifier=urn%3Ax%7C1`). */
+export function readable(criteria: string): string {
+  try {
+    return decodeURIComponent(criteria.replace(/\+/g, ' '));
+  } catch {
+    return criteria;
+  }
 }
 
 export interface ConditionalCreateResult extends WriteResult {
@@ -51,7 +72,7 @@ export async function conditionalCreate(repo: Repository, resource: Resource, cr
   return repo.transaction(async (tx) => {
     const matches = await findMatches(tx, resource.resourceType, criteria);
     if (matches.length > 1) {
-      throw new OperationOutcomeError(preconditionFailed(`If-None-Exist "${criteria}" matches more than one ${resource.resourceType}`));
+      throw new OperationOutcomeError(preconditionFailed(`If-None-Exist "${readable(criteria)}" matches more than one ${resource.resourceType}`));
     }
     if (matches.length === 1) {
       const existing = matches[0];
@@ -65,10 +86,17 @@ export async function conditionalUpdate(repo: Repository, resource: Resource, cr
   return repo.transaction(async (tx) => {
     const matches = await findMatches(tx, resource.resourceType, criteria);
     if (matches.length > 1) {
-      throw new OperationOutcomeError(preconditionFailed(`Conditional update "${criteria}" matches more than one ${resource.resourceType}`));
+      throw new OperationOutcomeError(preconditionFailed(`Conditional update "${readable(criteria)}" matches more than one ${resource.resourceType}`));
     }
     if (matches.length === 0) {
-      return resource.id ? tx.update(resource) : tx.create(resource, assignedId);
+      if (!resource.id) return tx.create(resource, assignedId);
+      // An id that names another, existing resource: updating it would overwrite a resource the criteria did not
+      // select (R5 http.html#cond-update states the 409 that R4 leaves open).
+      const existing = await tx.readCurrent(resource.resourceType, resource.id);
+      if (existing && !existing.deleted) {
+        throw new OperationOutcomeError(conflict(`Conditional update "${readable(criteria)}" matches no ${resource.resourceType}, but the body's id "${resource.id}" names an existing one: remove the id or fix the criteria`));
+      }
+      return tx.update(resource);
     }
     const id = matches[0].id;
     if (resource.id && resource.id !== id) {
@@ -82,7 +110,7 @@ export async function conditionalUpdate(repo: Repository, resource: Resource, cr
 export async function conditionalDelete(repo: Repository, type: string, criteria: string): Promise<StoredResource | undefined> {
   return repo.transaction(async (tx) => {
     const matches = await findMatches(tx, type, criteria);
-    if (matches.length > 1) throw new OperationOutcomeError(preconditionFailed(`Conditional delete "${criteria}" matches more than one ${type}`));
+    if (matches.length > 1) throw new OperationOutcomeError(preconditionFailed(`Conditional delete "${readable(criteria)}" matches more than one ${type}`));
     if (matches.length === 0) return undefined;
     return tx.delete(type, matches[0].id);
   });

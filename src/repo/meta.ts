@@ -11,9 +11,10 @@ export function isValidId(id: string): boolean {
   return ID_PATTERN.test(id);
 }
 
-export function assertValidId(id: string): void {
+/** A 400 naming `Type.id` (the element, as the validator's issues do) when `id` is not an R4 id. */
+export function assertValidId(id: string, type: string): void {
   if (!isValidId(id)) {
-    throw new OperationOutcomeError(badRequest(`"${id}" is not a valid resource id: 1-64 letters, digits, "-" or "."`, 'id'));
+    throw new OperationOutcomeError(badRequest(`${type}.id: "${id}" is not a valid resource id: 1-64 letters, digits, "-" or "."`, `${type}.id`));
   }
 }
 

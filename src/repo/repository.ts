@@ -16,6 +16,13 @@ export interface RepositoryDeps {
   validator: Validator;
   searcher: Searcher;
   indexer?: Indexer;
+  /** Runs at the end of every outermost transaction, before it commits: the bots (DESIGN §6, src/bots/). */
+  hook?: WriteHook;
+}
+
+/** Called with the transaction's repository once its work is done: it may write through `tx` and add `tx.findings`. */
+export interface WriteHook {
+  afterWrite(tx: Repository): Promise<void>;
 }
 
 export interface StoredResource {
@@ -40,7 +47,7 @@ export interface WriteResult {
 
 export interface UpdateOptions {
   /** Version the client says it is updating (If-Match); a different current version is a 412. */
-  ifMatch?: number;
+  ifMatch?: number | '*';
 }
 
 export function toStored(row: ResourceRow): StoredResource {
@@ -57,6 +64,10 @@ export function toStored(row: ResourceRow): StoredResource {
 export class Repository {
   /** Resources written through this repository's transaction, in order (the bots' input). */
   readonly changes: StoredResource[] = [];
+  /** Non-blocking findings (the bots') about resources this transaction wrote, by `Type/id`. */
+  readonly findings = new Map<string, OperationOutcomeIssue[]>();
+  /** The creates and updates of this transaction: the hook's findings are added to their issues. */
+  private readonly results: WriteResult[] = [];
 
   constructor(
     readonly deps: RepositoryDeps,
@@ -75,7 +86,15 @@ export class Repository {
   /** Runs `work` in one database transaction (or the one already open): all of it commits, or none. */
   async transaction<T>(work: (repo: Repository) => Promise<T>): Promise<T> {
     if (this.tx) return work(this);
-    return this.deps.store.transaction((tx) => work(new Repository(this.deps, tx)));
+    return this.deps.store.transaction(async (tx) => {
+      const repo = new Repository(this.deps, tx);
+      const result = await work(repo);
+      if (this.deps.hook && repo.changes.length > 0) {
+        await this.deps.hook.afterWrite(repo);
+        for (const r of repo.results) r.issues.push(...(repo.findings.get(`${r.stored.resourceType}/${r.stored.id}`) ?? []));
+      }
+      return result;
+    });
   }
 
   async readCurrent(type: string, id: string): Promise<StoredResource | undefined> {
@@ -85,10 +104,15 @@ export class Repository {
 
   /** The current version; 404 when it never existed, 410 when it was deleted. */
   async read(type: string, id: string): Promise<StoredResource> {
-    const current = await this.readCurrent(type, id);
-    if (!current) throw new OperationOutcomeError(notFound(`${type}/${id} not found`));
-    if (current.deleted) throw new OperationOutcomeError(gone(`${type}/${id} was deleted (version ${current.versionId})`));
-    return current;
+    return requireLive(type, id, await this.readCurrent(type, id));
+  }
+
+  /**
+   * read, locking the row until the transaction ends, for a read-modify-write (patch): a concurrent writer then
+   * waits, instead of both deriving a version from the same one and the later failing.
+   */
+  async readForUpdate(type: string, id: string): Promise<StoredResource> {
+    return this.transaction(async (repo) => requireLive(type, id, await repo.lockCurrent(type, id)));
   }
 
   async vread(type: string, id: string, versionId: number): Promise<StoredResource> {
@@ -111,14 +135,14 @@ export class Repository {
     const issues = assertValid(this.deps.validator, resource);
     return this.transaction(async (repo) => {
       await repo.writeVersion(resource, json, undefined, time);
-      return { stored: repo.changes[repo.changes.length - 1], resource, created: true, issues };
+      return repo.track({ stored: repo.changes[repo.changes.length - 1], resource, created: true, issues });
     });
   }
 
   /** Update, or create with the client's id when there is none (upsert; R4 http.html#update). */
   async update(input: Resource, options: UpdateOptions = {}): Promise<WriteResult> {
     const id = input.id as string;
-    assertValidId(id);
+    assertValidId(id, input.resourceType);
     const issues = assertValid(this.deps.validator, input);
     return this.transaction(async (repo) => {
       const current = await repo.lockCurrent(input.resourceType, id);
@@ -127,7 +151,7 @@ export class Repository {
       const time = nextTimestamp();
       const { resource, json } = stamp(input, id, version, time);
       await repo.writeVersion(resource, json, current, time);
-      return { stored: repo.changes[repo.changes.length - 1], resource, created: !current || current.deleted, issues };
+      return repo.track({ stored: repo.changes[repo.changes.length - 1], resource, created: !current || current.deleted, issues });
     });
   }
 
@@ -145,6 +169,11 @@ export class Repository {
       repo.changes.push(stored);
       return stored;
     });
+  }
+
+  private track(result: WriteResult): WriteResult {
+    this.results.push(result);
+    return result;
   }
 
   private async lockCurrent(type: string, id: string): Promise<StoredResource | undefined> {
@@ -173,12 +202,21 @@ export class Repository {
   }
 }
 
-function checkIfMatch(type: string, id: string, current: StoredResource | undefined, ifMatch: number | undefined): void {
+/** The current version, or 404 when it never existed, 410 when it was deleted. */
+function requireLive(type: string, id: string, current: StoredResource | undefined): StoredResource {
+  if (!current) throw new OperationOutcomeError(notFound(`${type}/${id} not found`));
+  if (current.deleted) throw new OperationOutcomeError(gone(`${type}/${id} was deleted (version ${current.versionId})`));
+  return current;
+}
+
+/** `If-Match: *` asks only that a current version exist (RFC 9110 §13.1.1); a number, that it be that version. */
+function checkIfMatch(type: string, id: string, current: StoredResource | undefined, ifMatch: number | '*' | undefined): void {
   if (ifMatch === undefined) return;
   if (!current || current.deleted) {
-    throw new OperationOutcomeError(preconditionFailed(`If-Match: ${type}/${id} has no current version to match W/"${ifMatch}"`));
+    const wanted = ifMatch === '*' ? '*' : `W/"${ifMatch}"`;
+    throw new OperationOutcomeError(preconditionFailed(`If-Match ${wanted}: ${type}/${id} has no current version to match`));
   }
-  if (current.versionId !== ifMatch) {
+  if (ifMatch !== '*' && current.versionId !== ifMatch) {
     throw new OperationOutcomeError(preconditionFailed(`If-Match W/"${ifMatch}" does not match the current version W/"${current.versionId}" of ${type}/${id}`));
   }
 }

@@ -28,6 +28,12 @@ import type { Resource } from '@medplum/fhirtypes';
 /** Values of an expression for one resource (or, for composite components, for one element). */
 export type Evaluator = (input: TypedValue[]) => TypedValue[];
 
+/** A compiled resource expression and the top-level JSON keys it can read (undefined: it may read anything). */
+export interface CompiledExpression {
+  evaluate: Evaluator;
+  keys?: readonly string[];
+}
+
 type Step =
   | { kind: 'member'; name: string; members: Map<string, Member | null> }
   | { kind: 'ofType'; type: string }
@@ -67,12 +73,28 @@ export function branchesFor(resourceType: string, expression: string): Atom[] {
  * Compiles the branches of an expression that apply to one type into one evaluator over the resource. A branch the
  * step compiler cannot express falls back to FHIRPath for that branch alone.
  */
-export function compileExpression(resourceType: string, expression: string): Evaluator | undefined {
+export function compileExpression(resourceType: string, expression: string): CompiledExpression | undefined {
   const branches = branchesFor(resourceType, expression);
   if (branches.length === 0) return undefined;
   const evaluators = branches.map((branch) => compileBranch(branch, true));
-  if (evaluators.length === 1) return evaluators[0];
-  return (input) => evaluators.flatMap((evaluate) => evaluate(input));
+  const evaluate: Evaluator = evaluators.length === 1 ? evaluators[0] : (input) => evaluators.flatMap((e) => e(input));
+  return { evaluate, keys: topLevelKeys(resourceType, branches) };
+}
+
+/**
+ * The JSON keys of the resource a set of branches starts from (`Observation.value` -> valueQuantity, valueString
+ * ...), so that extraction can skip a parameter whose elements the resource does not have without evaluating it.
+ */
+function topLevelKeys(resourceType: string, branches: Atom[]): string[] | undefined {
+  const keys: string[] = [];
+  for (const branch of branches) {
+    const first = toSteps(branch, true)?.[0];
+    if (first?.kind !== 'member') return undefined;
+    const info = lookupMember(resourceType, first.name);
+    if (!info) return undefined;
+    keys.push(...info.keys.map(([key]) => key));
+  }
+  return keys;
 }
 
 /** Compiles a relative expression (a composite component such as `value.as(Quantity)`), evaluated on elements. */

@@ -21,22 +21,24 @@ export type IndexTable = keyof typeof INDEX_TABLES;
 
 export const INDEX_TABLE_NAMES: readonly IndexTable[] = Object.keys(INDEX_TABLES) as IndexTable[];
 
-/** Index rows of one resource, per table: `[param, ...columns]` (resource type and id are added on insert). */
+/**
+ * Index rows of one resource, per table: `[param, ...columns]` (resource type and id are added on insert). A row
+ * given a key is kept once per key: the same code or text often appears twice in one resource.
+ */
 export class IndexRows {
   readonly rows = new Map<IndexTable, unknown[][]>();
-  private readonly seen = new Set<string>();
+  private readonly seen = new Set<string | number>();
+  size = 0;
 
-  add(table: IndexTable, row: unknown[]): void {
-    const key = `${table}\u001f${row.join('\u001f')}`;
-    if (this.seen.has(key)) return;
-    this.seen.add(key);
+  add(table: IndexTable, row: unknown[], key?: string | number): void {
+    if (key !== undefined) {
+      if (this.seen.has(key)) return;
+      this.seen.add(key);
+    }
     let list = this.rows.get(table);
     if (!list) this.rows.set(table, (list = []));
     list.push(row);
-  }
-
-  get size(): number {
-    return this.seen.size;
+    this.size++;
   }
 }
 

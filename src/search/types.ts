@@ -1,20 +1,39 @@
 /** The search contract the repository depends on; src/search/ implements it. */
-import type { Resource } from '@medplum/fhirtypes';
+import type { OperationOutcomeIssue, Resource } from '@medplum/fhirtypes';
 import type { Queryer, ResourceRow } from '../storage/store.js';
+
+export type TotalMode = 'none' | 'estimate' | 'accurate';
 
 export interface SearchQuery {
   resourceType: string;
-  /** Raw query parameters (names may carry modifiers: `name:exact`). */
+  /** System search (`GET [base]?_type=A,B`): the types searched; `resourceType` is then ignored. */
+  types?: readonly string[];
+  /** Raw query parameters (names may carry modifiers and chains: `name:exact`, `subject:Patient.name`). */
   params: Record<string, string[]>;
+  /** Page size; 0 asks for the total only. */
   count: number;
+  /** Rows to skip (`_offset`); 0 with a `_cursor` parameter means keyset paging from that cursor. */
   offset: number;
-  /** Whether a total is wanted (_total, conditional operations need only "0, 1 or more"). */
-  total: 'none' | 'accurate';
+  /** Whether a total is wanted (_total; conditional operations need only "0, 1 or more"). */
+  total: TotalMode;
+  /** Compartment search (`GET /Patient/1/Procedure`): only resources in that compartment. */
+  compartment?: { type: string; id: string };
+  /** `Prefer: handling=strict`: an unknown parameter is a 400 instead of being ignored and reported. */
+  strict?: boolean;
+  /** The server's base URL: an absolute reference to it is searched as a local reference. */
+  baseUrl?: string;
 }
 
 export interface SearchResult {
   rows: ResourceRow[];
   total?: number;
+  /** Resources added by _include and _revinclude (search mode "include"). */
+  included?: ResourceRow[];
+  /** Paging parameters (`_cursor` or `_offset`) of the next and previous pages, when there are such pages. */
+  next?: Record<string, string[]>;
+  previous?: Record<string, string[]>;
+  /** Parameters ignored under lenient handling, and other notes for an OperationOutcome entry (mode "outcome"). */
+  issues?: OperationOutcomeIssue[];
 }
 
 /** Finds resources; runs on the connection it is given so that a transaction sees its own writes. */

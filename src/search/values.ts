@@ -60,8 +60,11 @@ export function parseNumber(name: string, text: string): { value: number; low: n
   const value = Number(text);
   const [mantissa, exponent] = text.toLowerCase().split('e');
   const decimals = mantissa.includes('.') ? mantissa.length - mantissa.indexOf('.') - 1 : 0;
-  const half = 0.5 * 10 ** (Number(exponent ?? 0) - decimals);
-  return { value, low: value - half, high: value + half };
+  const scale = decimals - Number(exponent ?? 0);
+  const half = 0.5 * 10 ** -scale;
+  // Round at one digit past the written precision: 0.4 - 0.05 is 0.35, not 0.35000000000000003.
+  const digits = Math.min(100, Math.max(0, scale + 1));
+  return { value, low: Number((value - half).toFixed(digits)), high: Number((value + half).toFixed(digits)) };
 }
 
 const DATE = /^(\d{4})(?:-(\d{2})(?:-(\d{2})(?:T(\d{2}):(\d{2})(?::(\d{2})(\.\d+)?)?(Z|[+-]\d{2}:\d{2})?)?)?)?$/;
@@ -104,6 +107,7 @@ function daysIn(year: number, month: number): number {
   return new Date(utc(year, month, 0)).getUTCDate();
 }
 
+/** A whole millisecond within the stored range (the `ap` bounds are computed with a fraction). */
 export function clampTime(ms: number): number {
-  return Math.min(MAX_TIME, Math.max(MIN_TIME, ms));
+  return Math.round(Math.min(MAX_TIME, Math.max(MIN_TIME, ms)));
 }

@@ -70,6 +70,10 @@ export interface Dialect {
    * exists yet to lock); undefined where write transactions are already serialised.
    */
   transactionLock(key: string): Sql | undefined;
+  /** Column collation comparing text by code point, for prefix ranges on search strings; '' where that is the default. */
+  readonly binaryCollation: string;
+  /** Rows per INSERT for bulk writes (search index rows): what the engine runs fastest. */
+  readonly rowsPerInsert: number;
 }
 
 export interface RenderedSql {

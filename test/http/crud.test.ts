@@ -2,6 +2,7 @@
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { describeEachEngine, startTestServer, type TestServer } from '../support/server.js';
 import { fhir } from '../support/http.js';
+import { loadDefinitions } from '../../src/validation/definitions.js';
 
 describeEachEngine('CRUD', (engine) => {
   let s: TestServer;
@@ -60,24 +61,72 @@ describeEachEngine('CRUD', (engine) => {
     const gone = await fhir(s.baseUrl, 'GET', 'Patient/pat-del');
     expect(gone.status).toBe(410);
     expect(gone.body.resourceType).toBe('OperationOutcome');
-    expect((await fhir(s.baseUrl, 'GET', 'Patient/pat-del/_history/1')).status).toBe(200);
+    expect(gone.body.issue[0].details.text).toBe('Patient/pat-del was deleted (version 2)');
+    const old = await fhir(s.baseUrl, 'GET', 'Patient/pat-del/_history/1');
+    expect(old.status).toBe(200);
+    expect(old.body.active).toBe(true);
+    expect((await fhir(s.baseUrl, 'GET', 'Patient/pat-del/_history/2')).status).toBe(410);
     const history = await fhir(s.baseUrl, 'GET', 'Patient/pat-del/_history');
+    expect(history.body.total).toBe(2);
     expect(history.body.entry.map((e: any) => e.request.method)).toEqual(['DELETE', 'POST']);
-    expect((await fhir(s.baseUrl, 'DELETE', 'Patient/pat-del')).status).toBe(204);
+    const again = await fhir(s.baseUrl, 'DELETE', 'Patient/pat-del');
+    expect(again.status).toBe(204);
+    expect(again.text).toBe('');
+    expect((await fhir(s.baseUrl, 'GET', 'Patient/pat-del/_history')).body.total).toBe(2);
     expect((await fhir(s.baseUrl, 'DELETE', 'Patient/never-there')).status).toBe(204);
+    expect((await fhir(s.baseUrl, 'GET', 'Patient/never-there')).status).toBe(404);
     const revived = await fhir(s.baseUrl, 'PUT', 'Patient/pat-del', { resourceType: 'Patient', id: 'pat-del', active: false });
     expect(revived.status).toBe(201);
     expect(revived.body.meta.versionId).toBe('3');
+    expect((await fhir(s.baseUrl, 'GET', 'Patient/pat-del')).body).toMatchObject({ active: false, meta: { versionId: '3' } });
   });
 
-  it('serves every R4 resource type, e.g. a therapy Procedure and a Claim', async () => {
-    const proc = await fhir(s.baseUrl, 'POST', 'Procedure', {
-      resourceType: 'Procedure', status: 'completed', subject: { reference: 'Patient/pat-upsert' },
-      code: { coding: [{ system: 'http://www.ama-assn.org/go/cpt', code: '97116', display: 'Gait training' }] },
-      performedPeriod: { start: '2026-03-02T10:00:00Z', end: '2026-03-02T10:23:00Z' },
+  it('a read returns the resource as written, with the server-owned id and meta only added', async () => {
+    const written = {
+      resourceType: 'Patient', id: 'pat-round', active: true, name: [{ family: 'Müller-Øberg', given: ['Zoë', '李'] }],
+      extension: [{ url: 'https://acme-rehab.com/fhir/StructureDefinition/preferred-clinic', valueString: 'North' }],
+      meta: { versionId: '99', lastUpdated: '2001-01-01T00:00:00Z', tag: [{ system: 'https://acme-rehab.com/tags', code: 'rehab' }] },
+      birthDate: '1950-04-01', multipleBirthInteger: 2,
+    };
+    await fhir(s.baseUrl, 'PUT', 'Patient/pat-round', written);
+    const read = await fhir(s.baseUrl, 'GET', 'Patient/pat-round');
+    const { meta, ...rest } = read.body;
+    const { meta: sentMeta, ...sent } = written;
+    expect(rest).toEqual(sent);
+    expect(meta.versionId).toBe('1');
+    expect(meta.tag).toEqual(sentMeta.tag);
+    expect(Date.parse(meta.lastUpdated)).toBeGreaterThan(Date.parse('2020-01-01'));
+  });
+
+  it('serves every R4 resource type: a missing one of each is "not found", never "unknown type"', async () => {
+    const types = loadDefinitions().resourceTypes;
+    expect(types.length).toBeGreaterThanOrEqual(145);
+    const replies = await Promise.all(types.map((t) => fhir(s.baseUrl, 'GET', `${t}/x`)));
+    replies.forEach((r, i) => {
+      expect(r.status, types[i]).toBe(404);
+      expect(r.body.issue[0].details.text).toBe(`${types[i]}/x not found`);
     });
-    expect(proc.status).toBe(201);
-    const types = ['Account', 'ChargeItem', 'DetectedIssue', 'EpisodeOfCare', 'VisionPrescription'];
-    for (const t of types) expect((await fhir(s.baseUrl, 'GET', `${t}/x`)).status).toBe(404);
+  });
+
+  it('creates and reads resources of the therapy workflow: Procedure, Claim, EpisodeOfCare', async () => {
+    const resources = [
+      {
+        resourceType: 'Procedure', status: 'completed', subject: { reference: 'Patient/pat-upsert' },
+        code: { coding: [{ system: 'http://www.ama-assn.org/go/cpt', code: '97116', display: 'Gait training' }] },
+        performedPeriod: { start: '2026-03-02T10:00:00Z', end: '2026-03-02T10:23:00Z' },
+      },
+      {
+        resourceType: 'Claim', status: 'draft', use: 'claim', created: '2026-03-02', patient: { reference: 'Patient/pat-upsert' },
+        type: { coding: [{ system: 'http://terminology.hl7.org/CodeSystem/claim-type', code: 'professional' }] },
+        provider: { reference: 'Organization/clinic' }, priority: { coding: [{ code: 'normal' }] }, insurance: [{ sequence: 1, focal: true, coverage: { reference: 'Coverage/c1' } }],
+      },
+      { resourceType: 'EpisodeOfCare', status: 'active', patient: { reference: 'Patient/pat-upsert' } },
+    ];
+    for (const resource of resources) {
+      const created = await fhir(s.baseUrl, 'POST', resource.resourceType, resource);
+      expect(created.status, JSON.stringify(created.body)).toBe(201);
+      const read = await fhir(s.baseUrl, 'GET', `${resource.resourceType}/${created.body.id}`);
+      expect(read.body).toMatchObject(resource);
+    }
   });
 });

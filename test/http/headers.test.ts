@@ -8,7 +8,7 @@ const PATIENT = {
   name: [{ family: 'Nguyen', given: ['Lan'] }], maritalStatus: { text: 'married' },
   text: { status: 'generated', div: '<div xmlns="http://www.w3.org/1999/xhtml">Lan Nguyen</div>' },
 };
-const SUBSETTED = (r: any) => r.meta?.tag?.some((t: any) => t.code === 'SUBSETTED');
+const SUBSETTED = (r: any): boolean => Boolean(r.meta?.tag?.some((t: any) => t.code === 'SUBSETTED'));
 
 describeEachEngine('headers and response shaping', (engine) => {
   let s: TestServer;
@@ -26,6 +26,26 @@ describeEachEngine('headers and response shaping', (engine) => {
     expect(stale.body.issue[0].details.text).toContain('W/"2"');
     expect((await fhir(s.baseUrl, 'PUT', 'Patient/pat-h', PATIENT, { 'if-match': 'yesterday' })).status).toBe(400);
     expect((await fhir(s.baseUrl, 'GET', 'Patient/pat-h')).body.active).toBe(false);
+  });
+
+  it('If-Match: * updates a resource that exists and is 412 for one that does not', async () => {
+    const any = await fhir(s.baseUrl, 'PUT', 'Patient/pat-h', PATIENT, { 'if-match': '*' });
+    expect(any.status).toBe(200);
+    const missing = await fhir(s.baseUrl, 'PUT', 'Patient/pat-none', { ...PATIENT, id: 'pat-none' }, { 'if-match': '*' });
+    expect(missing.status).toBe(412);
+    expect((await fhir(s.baseUrl, 'GET', 'Patient/pat-none')).status).toBe(404);
+    expect((await fhir(s.baseUrl, 'DELETE', 'Patient/pat-none', undefined, { 'if-match': 'W/"1"' })).status).toBe(412);
+  });
+
+  it('a read carries ETag and Last-Modified that agree with meta; a write carries Location of the new version', async () => {
+    const r = await fhir(s.baseUrl, 'GET', 'Patient/pat-h');
+    expect(r.headers.get('etag')).toBe(`W/"${r.body.meta.versionId}"`);
+    expect(r.headers.get('last-modified')).toBe(new Date(r.body.meta.lastUpdated).toUTCString());
+    expect(r.headers.get('content-type')).toMatch(/^application\/fhir\+json/);
+    const put = await fhir(s.baseUrl, 'PUT', 'Patient/pat-h', PATIENT);
+    expect(put.headers.get('location')).toBe(`${s.baseUrl}/Patient/pat-h/_history/${put.body.meta.versionId}`);
+    expect(put.headers.get('etag')).toBe(`W/"${put.body.meta.versionId}"`);
+    expect((await fhir(s.baseUrl, 'GET', `Patient/pat-h/_history/${put.body.meta.versionId}`)).body.meta.versionId).toBe(put.body.meta.versionId);
   });
 
   it('If-None-Match and If-Modified-Since on read answer 304 when nothing changed', async () => {
@@ -53,6 +73,19 @@ describeEachEngine('headers and response shaping', (engine) => {
     expect(rep.body.resourceType).toBe('Patient');
   });
 
+  it('Prefer applies to update and delete too; an outcome body carries no internal key', async () => {
+    const minimal = await fhir(s.baseUrl, 'PUT', 'Patient/pat-pref', { resourceType: 'Patient', id: 'pat-pref' }, { prefer: 'return=minimal' });
+    expect(minimal.status).toBe(201);
+    expect(minimal.text).toBe('');
+    expect(minimal.headers.get('etag')).toBe('W/"1"');
+    const oo = await fhir(s.baseUrl, 'PUT', 'Patient/pat-pref', { resourceType: 'Patient', id: 'pat-pref', active: true }, { prefer: 'return=OperationOutcome' });
+    expect(oo.status).toBe(200);
+    expect(oo.body.issue[0].details.text).toBe('Updated Patient/pat-pref (version 2)');
+    const del = await fhir(s.baseUrl, 'DELETE', 'Patient/pat-pref', undefined, { prefer: 'return=OperationOutcome' });
+    expect(del.status).toBe(200);
+    expect(del.body).toEqual({ resourceType: 'OperationOutcome', issue: [{ severity: 'information', code: 'informational', details: { text: 'Deleted Patient/pat-pref (version 3)' } }] });
+  });
+
   it('_format=json is served, xml is 406; an Accept that excludes JSON is 406', async () => {
     expect((await fhir(s.baseUrl, 'GET', 'Patient/pat-h?_format=json')).status).toBe(200);
     expect((await fhir(s.baseUrl, 'GET', 'Patient/pat-h?_format=application/fhir%2Bjson')).status).toBe(200);
@@ -63,10 +96,13 @@ describeEachEngine('headers and response shaping', (engine) => {
     expect((await fhir(s.baseUrl, 'GET', 'Patient/pat-h', undefined, { accept: 'application/fhir+json' })).status).toBe(200);
   });
 
-  it('_pretty=true indents the JSON', async () => {
+  it('_pretty=true indents the JSON, errors included', async () => {
     const r = await fhir(s.baseUrl, 'GET', 'Patient/pat-h?_pretty=true');
     expect(r.text).toContain('\n  "resourceType": "Patient"');
+    expect(r.body.id).toBe('pat-h');
     expect((await fhir(s.baseUrl, 'GET', 'Patient/pat-h')).text).not.toContain('\n');
+    expect((await fhir(s.baseUrl, 'GET', 'Patient/pat-h?_pretty=false')).text).not.toContain('\n');
+    expect((await fhir(s.baseUrl, 'GET', 'Patient/nobody?_pretty=true')).text).toContain('\n  "resourceType": "OperationOutcome"');
   });
 
   it('_summary=true keeps summary elements only and tags SUBSETTED', async () => {
@@ -92,13 +128,42 @@ describeEachEngine('headers and response shaping', (engine) => {
     const r = await fhir(s.baseUrl, 'GET', 'Patient/pat-h?_elements=name,birthDate');
     expect(Object.keys(r.body).sort()).toEqual(['birthDate', 'id', 'meta', 'name', 'resourceType']);
     expect(SUBSETTED(r.body)).toBe(true);
+    expect(r.body.meta.versionId).toBeDefined();
+    const plain = await fhir(s.baseUrl, 'GET', 'Patient/pat-h');
+    expect(SUBSETTED(plain.body)).toBe(false);
+  });
+
+  it('_elements keeps mandatory elements besides those asked for, e.g. Observation status and code', async () => {
+    const obs = await fhir(s.baseUrl, 'POST', 'Observation', {
+      resourceType: 'Observation', status: 'final', code: { text: '10 m walk test' }, subject: { reference: 'Patient/pat-h' },
+      valueQuantity: { value: 0.9, unit: 'm/s', system: 'http://unitsofmeasure.org', code: 'm/s' }, note: [{ text: 'with cane' }],
+    });
+    const r = await fhir(s.baseUrl, 'GET', `Observation/${obs.body.id}?_elements=subject`);
+    expect(Object.keys(r.body).sort()).toEqual(['code', 'id', 'meta', 'resourceType', 'status', 'subject']);
+    const value = await fhir(s.baseUrl, 'GET', `Observation/${obs.body.id}?_elements=Observation.value`);
+    expect(value.body.valueQuantity.value).toBe(0.9);
+    expect(value.body.note).toBeUndefined();
+  });
+
+  it('_summary=count on a search gives the total and no entries', async () => {
+    const r = await fhir(s.baseUrl, 'GET', 'Patient?_id=pat-h&_summary=count');
+    expect(r.body).toMatchObject({ resourceType: 'Bundle', type: 'searchset', total: 1 });
+    expect(r.body.entry).toBeUndefined();
+    const summary = await fhir(s.baseUrl, 'GET', 'Patient?_id=pat-h&_summary=true');
+    expect(summary.body.entry[0].resource.maritalStatus).toBeUndefined();
+    expect(SUBSETTED(summary.body.entry[0].resource)).toBe(true);
   });
 
   it('HEAD answers like GET without a body', async () => {
+    const get = await fetch(`${s.baseUrl}/Patient/pat-h`);
     const res = await fetch(`${s.baseUrl}/Patient/pat-h`, { method: 'HEAD' });
     expect(res.status).toBe(200);
-    expect(res.headers.get('etag')).toMatch(/^W\/"\d+"$/);
+    expect(res.headers.get('etag')).toBe(get.headers.get('etag'));
+    expect(res.headers.get('content-length')).toBe(get.headers.get('content-length'));
     expect(await res.text()).toBe('');
+    const missing = await fetch(`${s.baseUrl}/Patient/nobody`, { method: 'HEAD' });
+    expect(missing.status).toBe(404);
+    expect(await missing.text()).toBe('');
   });
 
   it('every response carries a request id, the client one when given', async () => {

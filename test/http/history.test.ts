@@ -55,4 +55,62 @@ describeEachEngine('history', (engine) => {
     expect(since.body.entry.map((e: any) => Number(e.resource.meta.versionId)).every((v: number) => v >= 3)).toBe(true);
     expect(since.body.entry.length).toBe(all.body.entry.length - 2);
   });
+
+  it('_count=0 gives the total and no entries, with no next link to loop on', async () => {
+    const r = await fhir(s.baseUrl, 'GET', 'Goal/g1/_history?_count=0');
+    expect(r.status).toBe(200);
+    expect(r.body.total).toBeGreaterThanOrEqual(5);
+    expect(r.body.entry ?? []).toEqual([]);
+    expect(r.body.link.map((l: any) => l.relation)).toEqual(['self']);
+  });
+
+  it('a deletion is a DELETE entry without a resource; the versions before it stay readable', async () => {
+    await fhir(s.baseUrl, 'PUT', 'Goal/g-del', { resourceType: 'Goal', id: 'g-del', lifecycleStatus: 'active', description: { text: 'stairs' }, subject: { reference: 'Patient/p' } });
+    await fhir(s.baseUrl, 'DELETE', 'Goal/g-del');
+    const r = await fhir(s.baseUrl, 'GET', 'Goal/g-del/_history');
+    expect(r.body.total).toBe(2);
+    expect(r.body.entry[0]).toMatchObject({ request: { method: 'DELETE', url: 'Goal/g-del' }, response: { etag: 'W/"2"' } });
+    expect(r.body.entry[0].resource).toBeUndefined();
+    const typeHistory = await fhir(s.baseUrl, 'GET', 'Goal/_history?_count=1');
+    expect(typeHistory.body.entry[0].request).toEqual({ method: 'DELETE', url: 'Goal/g-del' });
+  });
+
+  it('type and system history page with links that stay put while others write', async () => {
+    const first = await fhir(s.baseUrl, 'GET', '_history?_count=3');
+    const firstIds = first.body.entry.map(entryKey);
+    await fhir(s.baseUrl, 'PUT', 'Patient/p', { resourceType: 'Patient', id: 'p', active: true });
+    await fhir(s.baseUrl, 'POST', 'Patient', { resourceType: 'Patient' });
+    const all = await fhir(s.baseUrl, 'GET', `_history?_count=100&_snapshot=${new URL(first.body.link[0].url).searchParams.get('_snapshot')}`);
+    const second = await fhir(s.baseUrl, 'GET', path(first.body.link.find((l: any) => l.relation === 'next').url, s.baseUrl));
+    expect(second.body.entry.map(entryKey)).toEqual(all.body.entry.slice(3, 6).map(entryKey));
+    expect([...firstIds, ...second.body.entry.map(entryKey)]).toEqual(all.body.entry.slice(0, 6).map(entryKey));
+    const fresh = await fhir(s.baseUrl, 'GET', '_history?_count=3');
+    expect(fresh.body.entry[0].resource.resourceType).toBe('Patient');
+    expect(fresh.body.entry.map(entryKey)).not.toEqual(firstIds);
+  });
+
+  it('_summary and _elements apply to the resources of a history page', async () => {
+    const elements = await fhir(s.baseUrl, 'GET', 'Goal/g1/_history?_elements=lifecycleStatus');
+    expect(elements.body.entry).toHaveLength(6);
+    for (const e of elements.body.entry) {
+      // Goal.description and Goal.subject are mandatory (1..1): _elements keeps them (R4 search.html#elements).
+      expect(Object.keys(e.resource).sort()).toEqual(['description', 'id', 'lifecycleStatus', 'meta', 'resourceType', 'subject']);
+      expect(e.resource.meta.tag.map((t: any) => t.code)).toContain('SUBSETTED');
+    }
+    const count = await fhir(s.baseUrl, 'GET', 'Goal/g1/_history?_summary=count');
+    expect(count.body.total).toBe(6);
+    expect(count.body.entry).toBeUndefined();
+  });
+
+  it('a snapshot that is not a number is 400, not a server error', async () => {
+    const r = await fhir(s.baseUrl, 'GET', '_history?_snapshot=latest');
+    expect(r.status).toBe(400);
+    expect(r.body.issue[0].expression).toEqual(['_snapshot']);
+  });
 });
+
+/** One history entry as `Type/id/version`. */
+function entryKey(e: any): string {
+  const version = e.response.etag.replace(/^W\/"|"$/g, '');
+  return `${e.request.url.split('/')[0]}/${e.fullUrl.split('/').pop()}/${version}`;
+}

@@ -45,8 +45,38 @@ describeEachEngine('patch', (engine) => {
   it('honours If-Match, needs the JSON Patch media type, and 404s a missing resource', async () => {
     const stale = await fhir(s.baseUrl, 'PATCH', 'Patient/pp', [{ op: 'add', path: '/active', value: true }], { ...JSON_PATCH, 'if-match': 'W/"1"' });
     expect(stale.status).toBe(412);
+    expect((await fhir(s.baseUrl, 'PATCH', 'Patient/pp', [{ op: 'add', path: '/active', value: true }], { ...JSON_PATCH, 'if-match': 'v1' })).status).toBe(400);
+    const current = (await fhir(s.baseUrl, 'GET', 'Patient/pp')).headers.get('etag')!;
+    const ok = await fhir(s.baseUrl, 'PATCH', 'Patient/pp', [{ op: 'add', path: '/active', value: true }], { ...JSON_PATCH, 'if-match': current });
+    expect(ok.status).toBe(200);
+    expect(ok.headers.get('etag')).toBe(`W/"${Number(current.slice(3, -1)) + 1}"`);
+    expect(ok.headers.get('location')).toBe(`${s.baseUrl}/Patient/pp/_history/${ok.body.meta.versionId}`);
     const wrongType = await fhir(s.baseUrl, 'PATCH', 'Patient/pp', [{ op: 'add', path: '/active', value: true }], { 'content-type': 'text/plain' });
     expect(wrongType.status).toBe(415);
     expect((await fhir(s.baseUrl, 'PATCH', 'Patient/none', [{ op: 'add', path: '/active', value: true }], JSON_PATCH)).status).toBe(404);
+  });
+
+  it('a deleted resource cannot be patched (410); Prefer: return=minimal gives an empty body', async () => {
+    await fhir(s.baseUrl, 'PUT', 'Patient/gone', { resourceType: 'Patient', id: 'gone' });
+    const minimal = await fhir(s.baseUrl, 'PATCH', 'Patient/gone', [{ op: 'add', path: '/active', value: true }], { ...JSON_PATCH, prefer: 'return=minimal' });
+    expect(minimal.status).toBe(200);
+    expect(minimal.text).toBe('');
+    expect(minimal.headers.get('etag')).toBe('W/"2"');
+    await fhir(s.baseUrl, 'DELETE', 'Patient/gone');
+    const r = await fhir(s.baseUrl, 'PATCH', 'Patient/gone', [{ op: 'add', path: '/active', value: false }], JSON_PATCH);
+    expect(r.status).toBe(410);
+  });
+
+  it('concurrent patches without If-Match all apply, one version each, none lost', async () => {
+    await fhir(s.baseUrl, 'PUT', 'Patient/busy', { resourceType: 'Patient', id: 'busy', telecom: [{ system: 'phone', value: '555-0100' }] });
+    const n = 8;
+    const replies = await Promise.all(
+      Array.from({ length: n }, (_, i) => fhir(s.baseUrl, 'PATCH', 'Patient/busy', [{ op: 'add', path: '/telecom/-', value: { system: 'phone', value: `555-020${i}` } }], JSON_PATCH)),
+    );
+    expect(replies.map((r) => r.status)).toEqual(Array(n).fill(200));
+    expect(replies.map((r) => Number(r.body.meta.versionId)).sort((a, b) => a - b)).toEqual(Array.from({ length: n }, (_, i) => i + 2));
+    const read = await fhir(s.baseUrl, 'GET', 'Patient/busy');
+    expect(read.body.meta.versionId).toBe(String(n + 1));
+    expect(read.body.telecom).toHaveLength(n + 1);
   });
 });

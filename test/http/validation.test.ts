@@ -11,6 +11,11 @@ const CASES: Array<[string, Record<string, unknown>, string]> = [
   ['a malformed decimal', { resourceType: 'Observation', status: 'final', code: { text: 'gait speed' }, valueQuantity: { value: '0.8' } }, 'Observation.valueQuantity.value'],
   ['a code with spaces around it', { resourceType: 'Patient', gender: ' female ' }, 'Patient.gender'],
   ['a string where an array belongs', { resourceType: 'Patient', name: [{ given: 'Lan' }] }, 'Patient.name.given'],
+  ['a missing required code', { resourceType: 'Observation', status: 'final' }, 'Observation.code'],
+  ['a boolean written as a string', { resourceType: 'Patient', active: 'true' }, 'Patient.active'],
+  ['a code outside its required value set', { resourceType: 'Observation', status: 'done', code: { text: 'gait speed' } }, 'Observation.status'],
+  ['a malformed dateTime', { resourceType: 'Observation', status: 'final', code: { text: 'x' }, effectiveDateTime: '2026-13-01T10:00:00Z' }, 'Observation.effectiveDateTime'],
+  ['a non-integer where an integer belongs', { resourceType: 'Patient', multipleBirthInteger: 1.5 }, 'Patient.multipleBirthInteger'],
 ];
 
 describeEachEngine('validation on write', (engine) => {
@@ -35,8 +40,20 @@ describeEachEngine('validation on write', (engine) => {
       expect((await fhir(s.baseUrl, 'GET', `${resource.resourceType}/invalid-1`)).status).toBe(404);
       const after = await fhir(s.baseUrl, 'GET', `${resource.resourceType}/_history`);
       expect(after.body.entry?.length ?? 0).toBe(before.body.entry?.length ?? 0);
+      expect((await fhir(s.baseUrl, 'GET', `${resource.resourceType}?_id=invalid-1`)).body.total).toBe(0);
     });
   }
+
+  it('an invalid id in the URL or the body of a PUT is 400 naming Type.id, and nothing is stored', async () => {
+    for (const id of ['a$b', 'has space', 'x'.repeat(65), 'émile']) {
+      const r = await fhir(s.baseUrl, 'PUT', `Patient/${encodeURIComponent(id)}`, { resourceType: 'Patient', id });
+      expect(r.status, id).toBe(400);
+      expect(r.body.issue.some((i: any) => i.expression?.includes('Patient.id') && /not a valid resource id/.test(i.details.text)), JSON.stringify(r.body)).toBe(true);
+      expect((await fhir(s.baseUrl, 'GET', `Patient/${encodeURIComponent(id)}`)).status).toBe(404);
+    }
+    const ok = await fhir(s.baseUrl, 'PUT', `Patient/${'y'.repeat(64)}`, { resourceType: 'Patient', id: 'y'.repeat(64) });
+    expect(ok.status).toBe(201);
+  });
 
   it('an invalid update leaves the stored version untouched', async () => {
     await fhir(s.baseUrl, 'PUT', 'Patient/keep', { resourceType: 'Patient', id: 'keep', gender: 'female' });

@@ -86,6 +86,18 @@ describeEachEngine('races between Stride processes', (engine) => {
     for (const r of replies) expect(marker(versions[Number(r.body.meta.versionId) - 1])).toBe(marker(r.body));
   });
 
+  it('20 racing JSON Patches without If-Match all apply: every one is in the result, versions 2..21', async () => {
+    const created = await fhir(g.at(0), 'POST', 'Patient', patient(`jp-${run}`));
+    const id = created.body.id;
+    const add = (k: number) => [{ op: 'add', path: '/identifier/-', value: { system: `${SYSTEM}:marker`, value: String(k) } }];
+    const replies = await Promise.all(range(1, 20).map((k) => fhir(g.at(k), 'PATCH', `Patient/${id}`, add(k), { 'content-type': 'application/json-patch+json' })));
+    expect(tally(replies)).toEqual({ 200: 20 });
+    expect(replies.map((r) => Number(r.body.meta.versionId)).sort((a, b) => a - b)).toEqual(range(2, 21));
+    const final = await fhir(g.at(1), 'GET', `Patient/${id}`);
+    const markers = final.body.identifier.filter((i: any) => i.system === `${SYSTEM}:marker`).map((i: any) => Number(i.value));
+    expect(markers.sort((a: number, b: number) => a - b)).toEqual(range(1, 20));
+  });
+
   it('30 racing upserts of one new client id: exactly one 201, then 29 updates, versions 1..30', async () => {
     const id = `upsert-${run}`;
     const replies = await Promise.all(range(1, 30).map((k) => fhir(g.at(k), 'PUT', `Patient/${id}`, withMarker(id, k))));

@@ -46,11 +46,13 @@ export function rangeCondition(low: Sql, high: Sql, prefix: Prefix, ql: number, 
       return sql`${high} > ${qh}`;
     case 'lt':
       return sql`${low} < ${ql}`;
-    // "the range above the search value intersects the target, or the search value fully contains it"
+    // ge: "the range above the search value intersects the target, or the search value fully contains it", i.e.
+    // high > qh OR (low >= ql AND high <= qh); written with the bound both branches imply (high >= ql) first, so
+    // that an index range on high serves it. le likewise, mirrored.
     case 'ge':
-      return sql`(${high} > ${qh} OR (${low} >= ${ql} AND ${high} <= ${qh}))`;
+      return sql`(${high} >= ${ql} AND (${high} > ${qh} OR ${low} >= ${ql}))`;
     case 'le':
-      return sql`(${low} < ${ql} OR (${low} >= ${ql} AND ${high} <= ${qh}))`;
+      return sql`(${low} <= ${qh} AND (${low} < ${ql} OR ${high} <= ${qh}))`;
     case 'sa':
       return sql`${low} > ${qh}`;
     case 'eb':
@@ -90,7 +92,8 @@ export const dateParam: ParamType = {
       },
     };
   },
+  // By where each value starts: an open-ended period would otherwise tie every other one at the far future.
   sortKey(alias, descending) {
-    return descending ? sql`MAX(${raw(alias)}.high)` : sql`MIN(${raw(alias)}.low)`;
+    return sql`${raw(descending ? 'MAX' : 'MIN')}(${raw(alias)}.low)`;
   },
 };

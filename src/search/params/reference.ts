@@ -33,7 +33,7 @@ export function parseReference(reference: string): Target | undefined {
 }
 
 function addTarget(rows: IndexRows, param: string, target: Target | undefined): void {
-  if (target) rows.add('reference', [param, target.type, target.id]);
+  if (target) rows.add('reference', [param, target.type, target.id], `${param}\u001f${target.type}/${target.id}`);
 }
 
 function extractOne(param: string, resourceType: string, item: TypedValue, rows: IndexRows): void {

@@ -15,7 +15,7 @@ export type StringMode = 'prefix' | 'exact' | 'contains';
 
 function addString(rows: IndexRows, param: string, text: unknown): void {
   if (typeof text !== 'string' || text === '') return;
-  rows.add('string', [param, normalizeString(text), text.length > MAX_EXACT_LENGTH ? text.slice(0, MAX_EXACT_LENGTH) : text]);
+  rows.add('string', [param, normalizeString(text), text.length > MAX_EXACT_LENGTH ? text.slice(0, MAX_EXACT_LENGTH) : text], `${param}\u001f${text}`);
 }
 
 /** The strings a value is searched by: each part of a name or an address, else the value itself. */

@@ -21,7 +21,8 @@ export const OF_TYPE_SUFFIX = ':of-type';
 export function addToken(rows: IndexRows, resourceType: string, param: string, system: string | undefined, code: string | undefined): void {
   if (!code) return;
   const sys = system ?? '';
-  rows.add('token', [param, clip(sys), clip(code), lookupHash(resourceType, param, code), lookupHash(resourceType, param, `${sys}|${code}`)]);
+  const systemCode = lookupHash(resourceType, param, `${sys}|${code}`);
+  rows.add('token', [param, clip(sys), clip(code), lookupHash(resourceType, param, code), systemCode], systemCode);
 }
 
 function clip(text: string): string {
@@ -30,7 +31,8 @@ function clip(text: string): string {
 
 function addText(rows: IndexRows, param: string, text: string | undefined): void {
   if (!text) return;
-  rows.add('string', [param + TEXT_SUFFIX, normalizeString(text), text.slice(0, MAX_STRING_LENGTH)]);
+  const name = param + TEXT_SUFFIX;
+  rows.add('string', [name, normalizeString(text), text.slice(0, MAX_STRING_LENGTH)], `${name}\u001f${text}`);
 }
 
 function extractOne(def: ParamDef, item: TypedValue, rows: IndexRows): void {
@@ -71,6 +73,21 @@ function extractOne(def: ParamDef, item: TypedValue, rows: IndexRows): void {
         addToken(rows, resourceType, param, undefined, String(value));
       }
   }
+}
+
+/** The (system, code) pairs of a value, as a token parameter indexes them (for composite components). */
+export function tokenPairs(item: TypedValue): Array<{ system?: string; code: string }> {
+  const value = item.value as unknown;
+  const out: Array<{ system?: string; code: string }> = [];
+  const push = (system: string | undefined, code: string | undefined): void => {
+    if (code) out.push({ system, code });
+  };
+  if (item.type === 'Coding') push((value as Coding).system, (value as Coding).code);
+  else if (item.type === 'CodeableConcept') for (const c of (value as CodeableConcept).coding ?? []) push(c.system, c.code);
+  else if (item.type === 'Identifier') push((value as Identifier).system, (value as Identifier).value);
+  else if (item.type === 'ContactPoint') push((value as ContactPoint).system, (value as ContactPoint).value);
+  else if (typeof value === 'string' || typeof value === 'boolean' || typeof value === 'number') push(undefined, String(value));
+  return out;
 }
 
 /** The hash conditions of one OR list on the rows of alias x. */

@@ -20,6 +20,8 @@ export interface ParamDef {
   readonly targets: readonly string[];
   /** Values in one resource; absent for parameters read from the resource row itself (`_id`, `_lastUpdated`). */
   readonly evaluate?: Evaluator;
+  /** Top-level JSON keys the expression reads: a resource with none of them has no value (undefined: unknown). */
+  readonly keys?: readonly string[];
   /** The resource column of `_id` and `_lastUpdated`. */
   readonly column?: 'id' | 'last_updated';
   /** The components of a composite parameter, each with its own type and expression (relative to the base). */

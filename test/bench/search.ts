@@ -1,0 +1,96 @@
+/**
+ * Search (issue 3, DESIGN §8): 1,000,000 resources (generated therapy patients, see search-data.ts, plus the
+ * Synthea bundles) loaded through POST /fhir, then ten named selective queries, each run alone on one connection
+ * for its latency (p50, p95; target p95 < 20 ms) and, for the single token search, on 16 connections for
+ * searches/s (target >= 2,000/s). `--quick` loads 100,000.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { send, startStride, type BenchContext, type BenchModule, type Child, type Figure } from './harness.js';
+import { runLoad } from './load.js';
+import { CPT, GAIT_SPEED, LOINC, MRN, RESOURCES_PER_PATIENT, SIX_MINUTE_WALK, familyOf, generatedBundles, referenceBundle } from './search-data.js';
+
+const SYNTHEA = process.env.STRIDE_BENCH_SYNTHEA ?? path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../../../shared/conformance/synthea-r4');
+const IN_FLIGHT = 2;
+
+/** The named queries, about one patient `p` of the generated data. */
+function queries(p: number): Array<{ name: string; path: string }> {
+  const patient = `Patient/bp${p}`;
+  return [
+    { name: 'token: patient by identifier', path: `Patient?identifier=${MRN}|MRN-${p}` },
+    { name: 'string: family name prefix', path: `Patient?family=${familyOf(p)}` },
+    { name: 'reference: a patient\'s observations', path: `Observation?subject=${patient}` },
+    { name: 'reference + token + date range', path: `Observation?subject=${patient}&code=${LOINC}|${GAIT_SPEED}&date=ge2025-01-01` },
+    { name: 'compartment: Patient/x/Procedure', path: `${patient}/Procedure?code=${CPT}|97116` },
+    { name: 'chain: subject:Patient.identifier', path: `Observation?subject:Patient.identifier=${MRN}|MRN-${p}&code=${LOINC}|${SIX_MINUTE_WALK}` },
+    { name: '_revinclude: sessions and procedures', path: `Encounter?subject=${patient}&_revinclude=Procedure:encounter` },
+    { name: '_sort=-date, first page of 5', path: `Observation?subject=${patient}&_sort=-date&_count=5` },
+    { name: 'composite + date: long 6-minute walks', path: `Observation?code-value-quantity=${LOINC}|${SIX_MINUTE_WALK}$gt699.5&date=ge2026-01-01` },
+    { name: '_has: women with a long walk', path: `Patient?_has:Observation:subject:code-value-quantity=${LOINC}|${SIX_MINUTE_WALK}$gt699.5&gender=female` },
+  ].map((q) => ({ ...q, path: `/fhir/${q.path.replace(/\|/g, '%7C').replace(/\$/g, '%24')}` }));
+}
+
+async function post(stride: Child, body: string): Promise<void> {
+  const r = await send(stride.port, 'POST', '/fhir', body);
+  if (r.status !== 200) throw new Error(`load failed: ${r.status} ${r.text.slice(0, 300)}`);
+}
+
+async function loadData(ctx: BenchContext, stride: Child, patients: number): Promise<number> {
+  await post(stride, referenceBundle());
+  const bundles = generatedBundles(patients);
+  const synthea = fs.existsSync(SYNTHEA) ? fs.readdirSync(SYNTHEA).filter((f) => f.endsWith('.json')).sort().map((f) => path.join(SYNTHEA, f)) : [];
+  let written = 0;
+  const started = performance.now();
+  const worker = async (): Promise<void> => {
+    for (let next = bundles.next(); !next.done; next = bundles.next()) {
+      await post(stride, next.value);
+      written += (JSON.parse(next.value) as { entry: unknown[] }).entry.length;
+      if (written % 100_000 < 1020) ctx.log(`search data: ${written} resources, ${(written / ((performance.now() - started) / 1000)).toFixed(0)}/s`);
+    }
+  };
+  await Promise.all(Array.from({ length: IN_FLIGHT }, worker));
+  for (const file of synthea) {
+    const text = fs.readFileSync(file, 'utf8');
+    await post(stride, text);
+    written += (JSON.parse(text) as { entry: unknown[] }).entry.length;
+  }
+  ctx.log(`search data: ${written} resources loaded in ${((performance.now() - started) / 1000).toFixed(0)} s`);
+  return written;
+}
+
+const percentile = (sorted: number[], p: number): number => sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * p))];
+
+export const searchBench: BenchModule = {
+  name: 'search',
+  async run(ctx) {
+    const patients = Math.round((ctx.quick ? 100_000 : 1_000_000) / RESOURCES_PER_PATIENT);
+    const db = await ctx.freshDatabase();
+    const stride = await startStride(ctx, db.env);
+    try {
+      const total = await loadData(ctx, stride, patients);
+      const figures: Figure[] = [];
+      const base = `http://127.0.0.1:${stride.port}`;
+      for (const q of queries(Math.floor(patients / 3))) {
+        const first = await send(stride.port, 'GET', q.path);
+        if (first.status !== 200) throw new Error(`${q.name}: ${first.status} ${first.text.slice(0, 300)}`);
+        const reply = JSON.parse(first.text) as { total?: number; entry?: unknown[] };
+        await runLoad({ url: `${base}${q.path}`, concurrency: 1, durationMs: 500 });
+        const r = await runLoad({ url: `${base}${q.path}`, concurrency: 1, durationMs: ctx.quick ? 1500 : 3000 });
+        const sorted = [...r.latenciesMs].sort((a, b) => a - b);
+        const p50 = percentile(sorted, 0.5);
+        const p95 = percentile(sorted, 0.95);
+        ctx.log(`search ${q.name}: p50 ${p50.toFixed(2)} ms, p95 ${p95.toFixed(2)} ms, ${r.perSecond.toFixed(0)}/s, ${reply.total} matches, errors ${r.errors}`);
+        figures.push({ name: `search p95: ${q.name}`, value: p95, unit: 'ms', against: 20, againstLabel: 'target', better: 'lower', note: `p50 ${p50.toFixed(2)} ms; ${reply.total} matches, ${reply.entry?.length ?? 0} entries; ${total} resources` });
+      }
+      const token = queries(Math.floor(patients / 3))[0];
+      const t = await runLoad({ url: `${base}${token.path}`, concurrency: 16, durationMs: ctx.quick ? 3000 : 6000 });
+      ctx.log(`search token throughput: ${t.perSecond.toFixed(0)}/s, errors ${t.errors}`);
+      figures.push({ name: 'single token search', value: t.perSecond, unit: 'searches/s', against: 2000, againstLabel: 'target', better: 'higher', note: `${token.path}, 16 connections, errors ${t.errors}` });
+      return figures;
+    } finally {
+      await stride.stop();
+      await db.drop();
+    }
+  },
+};
