@@ -51,7 +51,7 @@ const EXPECTED = [
   'NM1*82*1*ALVAREZ*MARIA****XX*1942837463',
   'PRV*PE*PXC*225100000X',
   'LX*1',
-  'SV1*HC:97116:GP:59*120*UN*2***1:2',
+  'SV1*HC:97116:GP:59*120*UN*2***1',
   'DTP*472*D8*20261110',
   'LX*2',
   'SV1*HC:97110:GP:CQ*55*UN*1***2:1',
@@ -127,7 +127,7 @@ describe('claimToX12837P: variations', () => {
   it('puts SV105 only on a line whose place of service differs from the claim', () => {
     const x12 = toX12((claim) => (claim.item![2]!.locationCodeableConcept!.coding![0]!.code = '12'));
     expect(segments(x12).filter((s) => s.startsWith('SV1*'))).toEqual([
-      'SV1*HC:97116:GP:59*120*UN*2***1:2',
+      'SV1*HC:97116:GP:59*120*UN*2***1',
       'SV1*HC:97110:GP:CQ*55*UN*1***2:1',
       'SV1*HC:97530:GP*65*UN*1*12**1',
     ]);
