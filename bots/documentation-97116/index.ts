@@ -4,7 +4,7 @@
  * response carries them as OperationOutcome issues. README.md lists the rules and their sources.
  */
 import { defineBot } from '../../src/bots/index.js';
-import { ENCOUNTER_PROFILE, EXTENSIONS, OUTCOME_PROFILE, SYSTEMS } from './codes.js';
+import { ENCOUNTER_PROFILE, OUTCOME_PROFILE, SYSTEMS } from './codes.js';
 import { RULES } from './rules/index.js';
 import { findTargets } from './targets.js';
 import { loadLoneProcedure, loadSession } from './session.js';
@@ -18,7 +18,7 @@ import { evaluateSession } from './evaluate.js';
 const TRIGGERS = {
   Encounter: `meta.profile contains '${ENCOUNTER_PROFILE}'`,
   Procedure: `code.coding.system contains '${SYSTEMS.cpt}'`,
-  Observation: `meta.profile contains '${OUTCOME_PROFILE}' or extension.url contains '${EXTENSIONS.assistanceLevel}'`,
+  Observation: `meta.profile contains '${OUTCOME_PROFILE}'`,
   Provenance: "signature.exists() and target.reference.where(startsWith('Encounter/')).exists()",
   DocumentReference: `type.coding.code contains 'progress-report'`,
   CarePlan: `activity.detail.code.coding.system contains '${SYSTEMS.cpt}'`,

@@ -47,7 +47,7 @@ function checkActions(actions: BotActions, bot: Bot): void {
 
 async function applyFindings(findings: NonNullable<BotActions['findings']>, options: ApplyOptions): Promise<void> {
   const { tx, bot, now } = options;
-  const reconciled = await reconcile(tx, bot, findings.subjects, findings.items, now);
+  const reconciled = await reconcile(tx, bot, findings.subjects, findings.items, now, (key) => options.ctx.isNew(key));
   for (const write of reconciled.writes) {
     const sources = write.finding ? [write.finding.subject, ...write.finding.implicated] : (write.resource.implicated ?? []).map((r) => r.reference as string);
     await writeGenerated(write.resource, sources, options);

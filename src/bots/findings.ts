@@ -38,17 +38,28 @@ export interface Reconciled {
   open: Array<{ finding: Finding; rule: BotRule; id: string }>;
 }
 
-/** Compares what the rules found for `subjects` with the stored DetectedIssues and says what to write. */
-export async function reconcile(tx: Repository, bot: Bot, subjects: readonly string[], items: readonly Finding[], now: Date): Promise<Reconciled> {
+/**
+ * Compares what the rules found for `subjects` with the stored DetectedIssues and says what to write. A subject this
+ * write created (`isNew`) can have no DetectedIssue yet (its id derives from the subject's), so only the others'
+ * are read.
+ */
+export async function reconcile(tx: Repository, bot: Bot, subjects: readonly string[], items: readonly Finding[], now: Date, isNew: (key: string) => boolean): Promise<Reconciled> {
   const rules = new Map(bot.rules.map((r) => [r.id, r]));
   const wanted = new Map<string, Finding>();
   for (const f of items) wanted.set(findingId(bot.id, f.rule, f.subject), f);
   const candidates = new Set(wanted.keys());
+  const stored = new Set<string>();
   for (const subject of subjects) {
     const type = subject.split('/')[0];
-    for (const rule of bot.rules) if (rule.subject === type) candidates.add(findingId(bot.id, rule.id, subject));
+    for (const rule of bot.rules) {
+      if (rule.subject !== type) continue;
+      const id = findingId(bot.id, rule.id, subject);
+      candidates.add(id);
+      if (!isNew(subject)) stored.add(id);
+    }
   }
-  const existing = await readDetectedIssues(tx, [...candidates]);
+  for (const [id, f] of wanted) if (!isNew(f.subject)) stored.add(id);
+  const existing = stored.size ? await readDetectedIssues(tx, [...stored]) : new Map();
   const result: Reconciled = { writes: [], open: [] };
   for (const id of candidates) {
     const finding = wanted.get(id);

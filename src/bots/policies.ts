@@ -6,7 +6,7 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import { Ajv, type ErrorObject } from 'ajv';
+import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
 import type { Coverage, Organization } from '@medplum/fhirtypes';
 import { defaultPoliciesDir } from './loader.js';
 
@@ -49,8 +49,7 @@ export interface PolicySet {
 /** Reads every `*.json` policy in `dir` and validates it against Stride's schema (bots/policies/policy.schema.json). */
 export function loadPolicies(dir: string, schemaPath = path.join(defaultPoliciesDir(), SCHEMA_FILE)): PolicySet {
   if (!fs.existsSync(dir)) throw new Error(`Payer policies: ${dir} does not exist`);
-  const ajv = new Ajv({ allErrors: true });
-  const validate = ajv.compile(readJson(schemaPath) as object);
+  const validate = compiledSchema(schemaPath);
   const files = fs.readdirSync(dir).filter((f) => f.endsWith('.json') && !f.endsWith('.schema.json')).sort();
   const policies = files.map((name) => {
     const file = path.join(dir, name);
@@ -97,6 +96,18 @@ function selectPolicy(policies: Policy[], fallback: Policy, coverage: Coverage |
     if (best) return best.policy;
   }
   return fallback;
+}
+
+const compiled = new Map<string, ValidateFunction>();
+
+/** Compiling the schema costs ~0.3 s (ajv builds the draft-07 meta-schema first): once per process. */
+function compiledSchema(schemaPath: string): ValidateFunction {
+  let validate = compiled.get(schemaPath);
+  if (!validate) {
+    validate = new Ajv({ allErrors: true }).compile(readJson(schemaPath) as object);
+    compiled.set(schemaPath, validate);
+  }
+  return validate;
 }
 
 function readJson(file: string): unknown {

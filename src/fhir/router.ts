@@ -57,7 +57,7 @@ export class Router {
   async dispatch(req: FhirRequest, ctx: RequestContext): Promise<FhirResponse> {
     const parts = req.path === '' ? [] : req.path.split('/').map(decodeSegment);
     const method = req.method === 'HEAD' ? 'GET' : req.method;
-    const allowed = new Set<string>();
+    let allowed: Set<string> | undefined; // built only on the way to a 405
     let unknownType: string | undefined;
     for (const route of this.routes) {
       const params = this.match(route.segments, parts);
@@ -67,10 +67,11 @@ export class Router {
         continue;
       }
       if (route.method === method) return present(req, await route.handler(req, ctx, params));
+      allowed ??= new Set();
       allowed.add(route.method);
       if (route.method === 'GET') allowed.add('HEAD');
     }
-    if (allowed.size > 0) {
+    if (allowed) {
       const allow = [...allowed].sort();
       throw new MethodNotAllowedError(allow, `${req.method} is not allowed on /${req.path}; it takes ${allow.join(', ')}`);
     }

@@ -109,7 +109,7 @@ function paramFilter(spec: IncludeSpec): Sql {
 async function targets(db: Queryer, spec: IncludeSpec, type: string, ids: string[]): Promise<Key[]> {
   const target = spec.targetType ? sql` AND x.target_type = ${spec.targetType}` : sql` AND x.target_type <> ''`;
   return db.all<Key>(
-    sql`SELECT DISTINCT x.target_type AS resource_type, x.target_id AS id FROM search_reference x
+    sql`SELECT x.target_type AS resource_type, x.target_id AS id FROM search_reference x
         WHERE x.resource_type = ${type} AND x.id IN (${list(ids)})${paramFilter(spec)}${target}`,
   );
 }
@@ -119,24 +119,26 @@ async function referrers(db: Queryer, spec: IncludeSpec, type: string, ids: stri
   if (spec.targetType && spec.targetType !== type) return [];
   const source = spec.sourceType === '*' ? sql`` : sql` AND x.resource_type = ${spec.sourceType}`;
   return db.all<Key>(
-    sql`SELECT DISTINCT x.resource_type, x.id FROM search_reference x
+    sql`SELECT x.resource_type, x.id FROM search_reference x
         WHERE x.target_type = ${type} AND x.target_id IN (${list(ids)})${source}${paramFilter(spec)}`,
   );
 }
 
+/** The current resources of the keys (repeated keys once: the queries above leave duplicates, DISTINCT there would
+ * steer SQLite to an index in (type, id) order instead of the target lookup). */
 async function loadResources(db: Queryer, keys: readonly Key[]): Promise<ResourceRow[]> {
-  const byType = new Map<string, string[]>();
+  const byType = new Map<string, Set<string>>();
   for (const k of keys) {
     let ids = byType.get(k.resource_type);
-    if (!ids) byType.set(k.resource_type, (ids = []));
-    ids.push(k.id);
+    if (!ids) byType.set(k.resource_type, (ids = new Set()));
+    ids.add(k.id);
   }
   const rows: ResourceRow[] = [];
   for (const [type, ids] of byType) {
     rows.push(
       ...(await db.all<ResourceRow>(
         sql`SELECT resource_type, id, version_id, last_updated, deleted, content FROM resource
-            WHERE resource_type = ${type} AND id IN (${list(ids)}) AND deleted = 0 ORDER BY id`,
+            WHERE resource_type = ${type} AND id IN (${list([...ids])}) AND deleted = 0 ORDER BY id`,
       )),
     );
   }

@@ -87,7 +87,13 @@ export class Planner {
     if (match.negate) {
       return sql`NOT EXISTS (SELECT 1 FROM ${table(match)} ${alias} WHERE ${alias}.resource_type = ${raw(a)}.resource_type AND ${alias}.id = ${raw(a)}.id AND ${match.where(x)})`;
     }
-    if (!drive) return sql`EXISTS (SELECT 1 FROM ${table(match)} ${alias} WHERE ${alias}.${id} = ${raw(a)}.id AND ${match.where(x)})`;
+    if (!drive) {
+      // Checked per candidate: find the candidate's own rows by its key, then test them. The CASE hides the value
+      // test from index choice: without statistics SQLite would rather range-scan a value index than look up one
+      // resource's rows.
+      const key = compiled.idColumn ? sql`${alias}.target_type = ${raw(a)}.resource_type` : sql`${alias}.resource_type = ${raw(a)}.resource_type`;
+      return sql`EXISTS (SELECT 1 FROM ${table(match)} ${alias} WHERE ${key} AND ${alias}.${id} = ${raw(a)}.id AND CASE WHEN ${match.where(x)} THEN 1 ELSE 0 END = 1)`;
+    }
     return sql`${raw(a)}.id IN (SELECT ${alias}.${id} FROM ${table(match)} ${alias} WHERE ${match.where(x)})`;
   }
 

@@ -43,6 +43,17 @@ export const MIGRATIONS: readonly Migration[] = [
     name: 'search index tables',
     statements: searchIndexTables,
   },
+  {
+    version: 3,
+    name: 'covering composite indexes',
+    // The common `code$[prefix]value` search: the code's rows, then the value range on high, without a table read.
+    statements: () => [
+      'DROP INDEX search_composite_1',
+      'DROP INDEX search_composite_2',
+      'CREATE INDEX search_composite_code_value ON search_composite (c1_code_hash, c2_high, c2_low, id)',
+      'CREATE INDEX search_composite_system_code_value ON search_composite (c1_system_code_hash, c2_high, c2_low, id)',
+    ],
+  },
 ];
 
 /**
