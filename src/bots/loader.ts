@@ -42,9 +42,11 @@ export async function loadBots(dirs: readonly string[]): Promise<Bot[]> {
   const files = new Map<string, string>();
   for (const dir of dirs) {
     if (!fs.existsSync(dir)) throw new Error(`Bots directory ${dir} does not exist`);
-    const folders = fs.readdirSync(dir, { withFileTypes: true }).filter((d) => d.isDirectory() && !NOT_BOTS.has(d.name) && !/^[._]/.test(d.name));
+    // A folder, or a link to one (a deployment may link the bots it wants into its own bots folder).
+    const isFolder = (d: fs.Dirent) => d.isDirectory() || (d.isSymbolicLink() && fs.statSync(path.join(dir, d.name), { throwIfNoEntry: false })?.isDirectory() === true);
+    const folders = fs.readdirSync(dir, { withFileTypes: true }).filter((d) => isFolder(d) && !NOT_BOTS.has(d.name) && !/^[._]/.test(d.name));
     for (const folder of folders.map((d) => d.name).sort()) {
-      const file = indexFile(path.join(dir, folder));
+      const file = indexFile(fs.realpathSync(path.join(dir, folder)));
       if (!file) throw new Error(`Bot folder ${path.join(dir, folder)} has no index.ts or index.js`);
       const bot = await importBot(file);
       if (bot.id !== folder) throw new Error(`Bot ${file}: its id "${bot.id}" must be its folder's name "${folder}"`);
@@ -54,7 +56,30 @@ export async function loadBots(dirs: readonly string[]): Promise<Bot[]> {
       bots.push(bot);
     }
   }
-  return bots;
+  return inRunOrder(bots);
+}
+
+/**
+ * Folder order, except that a bot runs after the bots its `after` names (a stable topological order). A cycle stops
+ * start-up naming the bots in it.
+ */
+export function inRunOrder(bots: readonly Bot[]): Bot[] {
+  const byId = new Map(bots.map((b) => [b.id, b]));
+  const ordered: Bot[] = [];
+  const state = new Map<string, 'visiting' | 'done'>();
+  const visit = (bot: Bot, path: string[]): void => {
+    if (state.get(bot.id) === 'done') return;
+    if (state.get(bot.id) === 'visiting') throw new Error(`Bots ${[...path, bot.id].join(' -> ')}: their "after" lists form a cycle`);
+    state.set(bot.id, 'visiting');
+    for (const id of bot.after ?? []) {
+      const before = byId.get(id);
+      if (before) visit(before, [...path, bot.id]);
+    }
+    state.set(bot.id, 'done');
+    ordered.push(bot);
+  };
+  for (const bot of bots) visit(bot, []);
+  return ordered;
 }
 
 function indexFile(folder: string): string | undefined {

@@ -114,6 +114,11 @@ export interface BotDefinition {
   when: string | Readonly<Record<string, string>>;
   /** The rules it checks (listed by `$bots`; findings must name one of them). */
   rules?: readonly BotRule[];
+  /**
+   * Bots that must run before this one in each round, so that this one reads what they wrote in the same write
+   * (billing reads the documentation bot's findings). A bot named here that is not loaded is ignored.
+   */
+  after?: readonly string[];
   run(input: BotInput, ctx: BotContext): Promise<BotActions>;
 }
 

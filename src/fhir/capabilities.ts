@@ -3,6 +3,7 @@ import type { CapabilityStatement, CapabilityStatementRestResource } from '@medp
 import type { FhirHandler } from './types.js';
 import type { Route } from './router.js';
 import { loadDefinitions } from '../validation/definitions.js';
+import { OPERATIONS } from './operations/registry.js';
 
 type TypeInteraction = NonNullable<CapabilityStatementRestResource['interaction']>[number]['code'];
 
@@ -38,6 +39,8 @@ export function buildCapabilityStatement(options: CapabilityOptions, baseUrl: st
   const keys = new Set(options.routes.map((r) => `${r.method} ${r.pattern}`));
   const interactions = Object.entries(TYPE_INTERACTIONS).filter(([key]) => keys.has(key)).map(([, code]) => ({ code }));
   const has = (key: string): boolean => keys.has(key);
+  // Operations are served on every type through the `$op` routes (operations/registry.ts).
+  const operations = has('POST :type/:op') || has('POST :type/:id/:op') ? Object.entries(OPERATIONS).map(([name, op]) => ({ name, definition: op.definition })) : [];
   const resource: CapabilityStatementRestResource[] = loadDefinitions().resourceTypes.map((type) => ({
     type: type as CapabilityStatementRestResource['type'],
     interaction: interactions,
@@ -49,6 +52,7 @@ export function buildCapabilityStatement(options: CapabilityOptions, baseUrl: st
     conditionalUpdate: has('PUT :type'),
     conditionalDelete: has('DELETE :type') ? 'single' : 'not-supported',
     searchParam: options.searchParams?.(type),
+    ...(operations.length ? { operation: operations } : {}),
   }));
   const system = [
     has('POST ') ? { code: 'transaction' as const } : undefined,

@@ -7,7 +7,7 @@ import { afterAll, beforeAll, expect, it } from 'vitest';
 import type { Bundle, DetectedIssue, OperationOutcome, Provenance } from '@medplum/fhirtypes';
 import { describeEachEngine, startTestServer, type TestServer } from '../support/server.js';
 import { fhir } from '../support/http.js';
-import { RULE_SYSTEM, detectedIssues, openFindings, post, postSession, sessionBundle, urn, type Parts } from './session.js';
+import { RULE_SYSTEM, detectedIssues, documentationBotOnly, openFindings, post, postSession, sessionBundle, urn, type Parts } from './session.js';
 
 const OO = { prefer: 'return=OperationOutcome' };
 const noResponse = (p: Parts) => (p.gait.note = p.gait.note.filter((n: any) => !n.text.startsWith('Response:')));
@@ -16,7 +16,7 @@ const ruleOf = (i: DetectedIssue) => i.code?.coding?.[0]?.code;
 describeEachEngine('documentation findings: DetectedIssue lifecycle and write responses', (engine) => {
   let s: TestServer;
   beforeAll(async () => {
-    s = await startTestServer(engine);
+    s = await startTestServer(engine, documentationBotOnly());
   });
   afterAll(async () => s?.close());
 

@@ -34,7 +34,12 @@ describeEachEngine('bot runtime', (engine) => {
     expect(r.status).toBe(200);
     expect(r.body.resourceType).toBe('Parameters');
     const bots = (r.body.parameter ?? []).filter((p) => p.name === 'bot');
-    expect(bots.map((b) => part(b, 'id')?.valueString).sort()).toEqual(['chain', 'documentation-97116', 'echo', 'flaky', 'invalid', 'thrower']);
+    expect(bots.map((b) => part(b, 'id')?.valueString).sort()).toEqual(['billing', 'chain', 'documentation-97116', 'echo', 'flaky', 'invalid', 'thrower']);
+    // The billing bot runs after the documentation bot, whose findings it reads: the listing is in run order.
+    const order = bots.map((b) => part(b, 'id')?.valueString);
+    expect(order.indexOf('billing')).toBeGreaterThan(order.indexOf('documentation-97116'));
+    const billing = bots.find((b) => part(b, 'id')?.valueString === 'billing');
+    expect(parts(billing, 'rule').map((rule) => part(rule, 'id')?.valueCode)).toEqual(expect.arrayContaining(['billing-session-cap', 'scrub-billing-npi', 'scrub-open-documentation-findings']));
     const doc = bots.find((b) => part(b, 'id')?.valueString === 'documentation-97116');
     expect(parts(doc, 'resourceType').map((t) => t.valueCode)).toContain('Procedure');
     const procedureTrigger = parts(doc, 'trigger').find((t) => part(t, 'resourceType')?.valueCode === 'Procedure');
@@ -167,7 +172,7 @@ describe('bot start-up', () => {
 
   it('the same bot twice stops start-up, naming both files', async () => {
     const dirs = [path.join(ROOT, 'bots'), path.join(ROOT, 'bots')].join(path.delimiter);
-    await expect(openStride(loadConfig({ STRIDE_DATA_DIR: dataDir(), STRIDE_BOTS_DIR: dirs }))).rejects.toThrow(/the id "documentation-97116" is already used by .*documentation-97116\/index\.ts/);
+    await expect(openStride(loadConfig({ STRIDE_DATA_DIR: dataDir(), STRIDE_BOTS_DIR: dirs }))).rejects.toThrow(/the id "billing" is already used by .*billing\/index\.ts/);
   });
 
   it('a payer policy that does not match the schema stops start-up, naming the file and the field', async () => {

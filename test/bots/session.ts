@@ -3,6 +3,7 @@
  * bot's tests: copy it, change what a test is about, post it, and read the findings back.
  */
 import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import type { Bundle, BundleEntry, DetectedIssue, Resource } from '@medplum/fhirtypes';
 import { fhir, type FhirReply } from '../support/http.js';
@@ -17,6 +18,16 @@ export const NAMES = {
   activities: 20, gaitSpeed: 21, tug: 22, signature: 23,
 } as const;
 export type Name = keyof typeof NAMES;
+
+/**
+ * Server settings with only the documentation bot loaded (a bots folder holding a link to it), for tests of its
+ * findings alone: with the billing bot too, a write's response also carries the Claim's findings.
+ */
+export function documentationBotOnly(): Record<string, string> {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'stride-doc-bot-'));
+  fs.symlinkSync(path.join(ROOT, 'bots/documentation-97116'), path.join(dir, 'documentation-97116'), 'dir');
+  return { STRIDE_BOTS_DIR: dir };
+}
 
 export const urn = (name: Name): string => `urn:uuid:3f2b6c1e-0000-4000-8000-${String(NAMES[name]).padStart(12, '0')}`;
 export const RULE_SYSTEM = 'http://stride-fhir.org/fhir/CodeSystem/documentation-97116';
@@ -69,12 +80,15 @@ export async function postSession(baseUrl: string, bundle: Bundle, headers: Reco
   return { reply, keys, reported: [...reported].sort() };
 }
 
-/** The open findings about a patient's sessions, as `rule@name` (the subject's name in `keys`). */
-export async function openFindings(baseUrl: string, keys: Record<string, string>): Promise<string[]> {
+/**
+ * The open findings of one bot (the documentation bot unless `bot` says otherwise) about a patient's sessions, as
+ * `rule@name` (the subject's name in `keys`).
+ */
+export async function openFindings(baseUrl: string, keys: Record<string, string>, bot = 'documentation-97116'): Promise<string[]> {
   const issues = await detectedIssues(baseUrl, keys.patient);
   const names = new Map(Object.entries(keys).map(([name, key]) => [key, name]));
   return issues
-    .filter((i) => i.status === 'final')
+    .filter((i) => i.status === 'final' && i.identifier?.[0]?.value?.startsWith(`${bot}|`))
     .map((i) => {
       const [, rule, subject] = (i.identifier?.[0]?.value ?? '').split('|');
       return `${rule}@${names.get(subject) ?? subject}`;

@@ -28,6 +28,22 @@ describeEachEngine('capabilities', (engine) => {
     expect(rest.resource.map((x: any) => x.type).sort()).toEqual([...loadDefinitions().resourceTypes].sort());
     const codes = (x: any) => x.interaction.map((i: any) => i.code).sort().join(',');
     expect(new Set(rest.resource.map(codes))).toEqual(new Set([codes(patient)]));
+    expect(patient.operation).toEqual([
+      { name: 'validate', definition: 'http://hl7.org/fhir/OperationDefinition/Resource-validate' },
+      { name: 'run-bots', definition: 'http://stride-fhir.org/fhir/OperationDefinition/run-bots' },
+    ]);
+  });
+
+  it('each operation it lists answers on a resource type', async () => {
+    const rest = (await fhir(s.baseUrl, 'GET', 'metadata')).body.rest[0];
+    const goal = rest.resource.find((x: any) => x.type === 'Goal');
+    const put = await fhir(s.baseUrl, 'PUT', 'Goal/op', { resourceType: 'Goal', id: 'op', lifecycleStatus: 'active', description: { text: 'walk' }, subject: { reference: 'Patient/p' } });
+    expect(put.status).toBeLessThan(300);
+    for (const { name } of goal.operation) {
+      const r = await fhir(s.baseUrl, 'POST', `Goal/op/$${name}`, name === 'validate' ? put.body : {});
+      expect(r.status, `$${name}: ${r.text}`).toBe(200);
+      expect(r.body.resourceType).toBe('OperationOutcome');
+    }
   });
 
   it('every interaction it lists answers (no 404 or 405 behind a claimed capability)', async () => {

@@ -5,17 +5,19 @@
 import { OperationOutcomeError } from '@medplum/core';
 import type { FhirHandler, HttpMethod } from '../types.js';
 import { methodNotAllowed, notFound } from '../outcomes.js';
-import { validateInstance, validateType } from './validate.js';
+import { VALIDATE_DEFINITION, validateInstance, validateType } from './validate.js';
 import { runBots } from './run-bots.js';
 
 interface Operation {
+  /** The OperationDefinition canonical /metadata names (R4 CapabilityStatement.rest.resource.operation). */
+  definition: string;
   type?: Partial<Record<HttpMethod, FhirHandler>>;
   instance?: Partial<Record<HttpMethod, FhirHandler>>;
 }
 
 export const OPERATIONS: Record<string, Operation> = {
-  validate: { type: { POST: validateType }, instance: { POST: validateInstance, GET: validateInstance } },
-  'run-bots': { instance: { POST: runBots } },
+  validate: { definition: VALIDATE_DEFINITION, type: { POST: validateType }, instance: { POST: validateInstance, GET: validateInstance } },
+  'run-bots': { definition: 'http://stride-fhir.org/fhir/OperationDefinition/run-bots', instance: { POST: runBots } },
 };
 
 function dispatch(level: 'type' | 'instance'): FhirHandler {

@@ -10,6 +10,7 @@ import type { FhirHandler, FhirResponse, RequestContext } from '../types.js';
 import { badRequest } from '../outcomes.js';
 import { readValidateInput, type ValidateInput } from './validate-input.js';
 import { checkMode } from './validate-mode.js';
+import { botRuleIssues, wantsBotRules } from './validate-bots.js';
 
 export const VALIDATE_DEFINITION = 'http://hl7.org/fhir/OperationDefinition/Resource-validate';
 
@@ -22,7 +23,8 @@ export const validateType: FhirHandler = async (req, ctx, { type }) => {
     return validateAgainstStore(ctx, type, given, input);
   }
   if (!input.resource) throw new OperationOutcomeError(badRequest(`POST ${type}/$validate needs a resource: send it as the body or as the "resource" parameter`));
-  return answer(issuesFor(ctx, type, input.resource, input));
+  const issues = issuesFor(ctx, type, input.resource, input);
+  return answer(await withBotRules(ctx, input.resource, input, issues, 'create'));
 };
 
 /** POST|GET [type]/[id]/$validate: the resource sent, or the stored one when none is sent. */
@@ -35,8 +37,15 @@ export const validateInstance: FhirHandler = async (req, ctx, { type, id }) => {
 
 async function validateAgainstStore(ctx: RequestContext, type: string, id: string, input: ValidateInput): Promise<FhirResponse> {
   const issues = await checkMode(ctx.repo, type, id, input);
-  if (input.resource && input.mode !== 'delete') issues.push(...issuesFor(ctx, type, input.resource, input));
-  return answer(issues);
+  if (!input.resource || input.mode === 'delete') return answer(issues);
+  issues.push(...issuesFor(ctx, type, input.resource, input));
+  return answer(await withBotRules(ctx, { ...input.resource, id }, input, issues, 'update'));
+}
+
+/** Adds the bots' findings when the resource is valid and checked against the Stride guide (validate-bots.ts). */
+async function withBotRules(ctx: RequestContext, resource: Resource, input: ValidateInput, issues: OperationOutcomeIssue[], mode: 'create' | 'update'): Promise<OperationOutcomeIssue[]> {
+  if (issues.some((i) => i.severity === 'error' || i.severity === 'fatal') || !wantsBotRules(resource, input.profiles)) return issues;
+  return [...issues, ...(await botRuleIssues(ctx, resource, input.profiles, mode))];
 }
 
 function issuesFor(ctx: RequestContext, type: string, resource: Resource, input: ValidateInput): OperationOutcomeIssue[] {

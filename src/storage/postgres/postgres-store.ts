@@ -25,12 +25,18 @@ const DEFAULT_RETRIES = 8;
 /** Key of the advisory lock that serialises migrations across processes. */
 const MIGRATION_LOCK = 7_401_116;
 
+/**
+ * Queries on one connection. A transaction's client runs one query at a time: callers that overlap (a bot resolving
+ * several references with Promise.all) are queued here, in call order, rather than in pg's deprecated implicit queue.
+ * A pool needs no queue: each query takes its own connection.
+ */
 class PgQueryer implements Queryer {
+  private tail: Promise<unknown> = Promise.resolve();
+
   constructor(private readonly client: pg.Pool | pg.PoolClient) {}
 
   async all<R extends Row = Record<string, unknown>>(query: Sql): Promise<R[]> {
-    const { text, params } = render(query, postgresDialect);
-    return (await this.client.query({ text, values: params })).rows as R[];
+    return (await this.query(query)).rows as R[];
   }
 
   async get<R extends Row = Record<string, unknown>>(query: Sql): Promise<R | undefined> {
@@ -38,8 +44,19 @@ class PgQueryer implements Queryer {
   }
 
   async run(query: Sql): Promise<{ changes: number }> {
+    return { changes: (await this.query(query)).rowCount ?? 0 };
+  }
+
+  private query(query: Sql): Promise<pg.QueryResult> {
     const { text, params } = render(query, postgresDialect);
-    return { changes: (await this.client.query({ text, values: params })).rowCount ?? 0 };
+    if (this.client instanceof pg.Pool) return this.client.query({ text, values: params });
+    const client = this.client;
+    const next = this.tail.then(
+      () => client.query({ text, values: params }),
+      () => client.query({ text, values: params }),
+    );
+    this.tail = next.catch(() => undefined);
+    return next;
   }
 }
 

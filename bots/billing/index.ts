@@ -1,0 +1,97 @@
+/**
+ * The billing bot (issue 7; DOMAIN-97116 §A, §B, §D): a finished therapy session becomes one ChargeItem per billable
+ * line and one professional Claim per encounter and coverage, scrubbed, `active` only when clean; a Claim a client
+ * posts is scrubbed too. The computing is src/billing's pure functions; this bot gathers the inputs and writes the
+ * results. It runs after the documentation bot in each round (`after`), so it reads that bot's findings of the same
+ * write; a later change to those findings (a DetectedIssue written or closed) triggers it again.
+ */
+import type { Claim, Encounter, Procedure, Resource } from '@medplum/fhirtypes';
+import { defineBot, referenceKey, type BotActions, type BotContext, type BotInput, type Finding, type Upsert } from '../../src/bots/index.js';
+import { SYSTEMS, THERAPY_CLAIM_PROFILE } from '../../src/billing/codes.js';
+import { TIMED_CODES, UNTIMED_CODES } from '../../src/billing/units.js';
+import { DOCUMENTATION_BOT } from './gather.js';
+import { RULES } from './rules.js';
+import { billSession, cancelSession, type SessionBilling } from './session.js';
+import { scrubClientClaim } from './client-claim.js';
+import { ENCOUNTER_PROFILE } from './profile.js';
+
+
+/**
+ * A client's Claim is scrubbed when it is a therapy claim: it claims the guide's TherapyClaim profile or bills a
+ * therapy code (src/billing/units.ts). Other claims (a hospital's inpatient claims in a bulk load) pass untouched:
+ * the scrubber's rules are those of outpatient therapy.
+ */
+const THERAPY_CODES = [...TIMED_CODES, ...UNTIMED_CODES].map((c) => `'${c}'`).join(' | ');
+const THERAPY_CLAIM = `meta.profile contains '${THERAPY_CLAIM_PROFILE}' or item.productOrService.coding.where((system = '${SYSTEMS.cpt}' or system = '${SYSTEMS.hcpcs}') and (code in (${THERAPY_CODES}))).exists()`;
+
+const TRIGGERS = {
+  Encounter: `meta.profile contains '${ENCOUNTER_PROFILE}'`,
+  Procedure: `encounter.exists() and code.coding.system contains '${SYSTEMS.cpt}'`,
+  DetectedIssue: `author.identifier.value = '${DOCUMENTATION_BOT}'`,
+  Claim: `identifier.where(system = '${SYSTEMS.billingKey}').empty() and (${THERAPY_CLAIM})`,
+};
+
+export default defineBot({
+  id: 'billing',
+  description:
+    'Bills finished therapy sessions (DOMAIN-97116 §A, §B, §D): one ChargeItem per billable line and one Claim per encounter and coverage, ' +
+    'units by the payer policy (CMS 8-minute or midpoint rule), modifiers (GP/GO/GN, CQ/CO, KX, 59/X), fees from the fee schedule; ' +
+    'the claim scrubber keeps a Claim in draft until it is clean. Claims posted by clients are scrubbed as well.',
+  resourceTypes: Object.keys(TRIGGERS),
+  when: TRIGGERS,
+  rules: RULES,
+  after: [DOCUMENTATION_BOT],
+  async run(input, ctx) {
+    const sessions = await sessionsOf(input, ctx);
+    const actions: Required<Pick<BotActions, 'upserts'>> & { findings: { subjects: string[]; items: Finding[] } } = { upserts: [], findings: { subjects: [], items: [] } };
+    const add = (result: SessionBilling) => {
+      actions.upserts.push(...result.upserts);
+      actions.findings.subjects.push(...result.subjects);
+      actions.findings.items.push(...result.findings);
+    };
+    for (const key of sessions.live) {
+      const encounter = await ctx.read<Encounter>(key);
+      if (encounter) add(await billSession(encounter, ctx));
+    }
+    for (const key of sessions.gone) add(await cancelSession(key, ctx));
+    for (const claim of input.resources.filter((r): r is Claim => r.resourceType === 'Claim')) add(await scrubClientClaim(claim, ctx));
+    return { upserts: dedupe(actions.upserts), findings: { subjects: [...new Set(actions.findings.subjects)], items: actions.findings.items } };
+  },
+});
+
+/** The sessions (`Encounter/id`) a write concerns: live ones to bill, deleted ones whose billing is cancelled. */
+async function sessionsOf(input: BotInput, ctx: BotContext): Promise<{ live: Set<string>; gone: Set<string> }> {
+  const live = new Set<string>();
+  const gone = new Set<string>();
+  const fromResource = (r: Resource | undefined) => {
+    if (!r) return;
+    if (r.resourceType === 'Encounter') live.add(`Encounter/${r.id}`);
+    else if (r.resourceType === 'Procedure') {
+      const key = referenceKey((r as Procedure).encounter);
+      if (key) live.add(key);
+    } else if (r.resourceType === 'DetectedIssue') {
+      for (const ref of r.implicated ?? []) {
+        const key = referenceKey(ref);
+        if (key?.startsWith('Encounter/')) live.add(key);
+      }
+    }
+  };
+  for (const r of input.resources) fromResource(r);
+  for (const d of input.deleted) {
+    if (d.key.startsWith('Encounter/')) gone.add(d.key);
+    else fromResource(d.previous);
+  }
+  // A Procedure's or finding's Encounter that is not a Stride session is not billed here.
+  for (const key of live) {
+    if (gone.has(key)) live.delete(key);
+    else if (!(await ctx.read<Encounter>(key))?.meta?.profile?.includes(ENCOUNTER_PROFILE)) live.delete(key);
+  }
+  return { live, gone };
+}
+
+/** One write per resource: the last one wins (two sessions never share a generated id; the key includes the encounter). */
+function dedupe(upserts: Upsert[]): Upsert[] {
+  const byKey = new Map<string, Upsert>();
+  for (const u of upserts) byKey.set(`${u.resource.resourceType}/${u.resource.id}`, u);
+  return [...byKey.values()];
+}
