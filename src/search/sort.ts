@@ -41,6 +41,10 @@ function sortValue(types: readonly string[], code: string, descending: boolean):
   const tableName = raw(INDEX_TABLES[handler.table].name);
   return {
     nullable: true,
-    value: (a) => sql`(SELECT ${aggregate} FROM ${tableName} s WHERE s.resource_type = ${raw(a)}.resource_type AND s.id = ${raw(a)}.id AND s.param = ${code})`,
+    // One resource's rows, found by its key (the table's (resource_type, id, param) index). The CASE hides the param
+    // test from index choice: SQLite, without statistics, would otherwise take the (resource_type, param, value)
+    // index and read every row of the parameter for each candidate (measured: 127 ms instead of ~1 ms for
+    // `Observation?subject=X&_sort=-date` over 100,000 resources).
+    value: (a) => sql`(SELECT ${aggregate} FROM ${tableName} s WHERE s.resource_type = ${raw(a)}.resource_type AND s.id = ${raw(a)}.id AND CASE WHEN s.param = ${code} THEN 1 ELSE 0 END = 1)`,
   };
 }

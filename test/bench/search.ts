@@ -2,13 +2,16 @@
  * Search (issue 3, DESIGN §8): 1,000,000 resources (generated therapy patients, see search-data.ts, plus the
  * Synthea bundles) loaded through POST /fhir, then ten named selective queries, each run alone on one connection
  * for its latency (p50, p95; target p95 < 20 ms) and, for the single token search, on 16 connections for
- * searches/s (target >= 2,000/s). `--quick` loads 100,000.
+ * searches/s (target >= 2,000/s). `--quick` loads 100,000. The server runs without bots: the generated sessions do
+ * not claim the guide's profiles, and this module measures search, not the bots (the bots module does).
  */
 import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { send, startStride, type BenchContext, type BenchModule, type Child, type Figure } from './harness.js';
 import { runLoad } from './load.js';
+import { explainSearch } from './plan.js';
 import { CPT, GAIT_SPEED, LOINC, MRN, RESOURCES_PER_PATIENT, SIX_MINUTE_WALK, familyOf, generatedBundles, referenceBundle } from './search-data.js';
 
 const SYNTHEA = process.env.STRIDE_BENCH_SYNTHEA ?? path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../../../shared/conformance/synthea-r4');
@@ -66,7 +69,8 @@ export const searchBench: BenchModule = {
   async run(ctx) {
     const patients = Math.round((ctx.quick ? 100_000 : 1_000_000) / RESOURCES_PER_PATIENT);
     const db = await ctx.freshDatabase();
-    const stride = await startStride(ctx, db.env);
+    const noBots = fs.mkdtempSync(path.join(os.tmpdir(), 'stride-no-bots-'));
+    const stride = await startStride(ctx, { ...db.env, STRIDE_BOTS_DIR: noBots });
     try {
       const total = await loadData(ctx, stride, patients);
       const figures: Figure[] = [];
@@ -83,6 +87,11 @@ export const searchBench: BenchModule = {
         ctx.log(`search ${q.name}: p50 ${p50.toFixed(2)} ms, p95 ${p95.toFixed(2)} ms, ${r.perSecond.toFixed(0)}/s, ${reply.total} matches, errors ${r.errors}`);
         figures.push({ name: `search p95: ${q.name}`, value: p95, unit: 'ms', against: 20, againstLabel: 'target', better: 'lower', note: `p50 ${p50.toFixed(2)} ms; ${reply.total} matches, ${reply.entry?.length ?? 0} entries; ${total} resources` });
       }
+      const slowest = figures.reduce((a, b) => (b.value > a.value ? b : a));
+      const q = queries(Math.floor(patients / 3)).find((x) => slowest.name === `search p95: ${x.name}`)!;
+      const plan = await explainSearch(db.env, q.path);
+      ctx.log(`query plan of the slowest query (${q.name}):\n${plan}`);
+      slowest.note = `${slowest.note}; plan: ${plan.replace(/\s+/g, ' ').slice(0, 600)}`;
       const token = queries(Math.floor(patients / 3))[0];
       const t = await runLoad({ url: `${base}${token.path}`, concurrency: 16, durationMs: ctx.quick ? 3000 : 6000 });
       ctx.log(`search token throughput: ${t.perSecond.toFixed(0)}/s, errors ${t.errors}`);
@@ -91,6 +100,7 @@ export const searchBench: BenchModule = {
     } finally {
       await stride.stop();
       await db.drop();
+      fs.rmSync(noBots, { recursive: true, force: true });
     }
   },
 };
