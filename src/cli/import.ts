@@ -34,6 +34,7 @@ export async function importCommand(paths: string[]): Promise<number> {
   try {
     const importer = new Importer(stride, summary, progress);
     for (const file of files) await importer.file(file);
+    await stride.store.analyze();
   } finally {
     progress.stop();
     await stride.close();

@@ -31,6 +31,12 @@ export interface Store {
    * Write transactions never interleave with each other on one connection.
    */
   transaction<T>(work: (tx: Queryer) => Promise<T>, options?: TransactionOptions): Promise<T>;
+  /**
+   * Refreshes the planner's statistics after a bulk load (`stride import` calls it at the end). PostgreSQL plans
+   * from statistics, and a freshly loaded table without them gets nested loops over tens of thousands of rows;
+   * SQLite's plans follow the queries' shapes (src/search) and need nothing.
+   */
+  analyze(): Promise<void>;
   close(): Promise<void>;
 }
 

@@ -58,3 +58,15 @@ function depthOf(rows: Array<Record<string, unknown>>, row: Record<string, unkno
   }
   return depth;
 }
+
+/** What autovacuum would do after a bulk load (it is off on these machines): Store.analyze on the bench database. */
+export async function analyzeDatabase(env: Record<string, string>): Promise<number> {
+  const started = performance.now();
+  const store = await openStore(loadConfig({ ...process.env, ...env }));
+  try {
+    await store.analyze();
+  } finally {
+    await store.close();
+  }
+  return performance.now() - started;
+}

@@ -131,6 +131,10 @@ export class PostgresStore implements Store {
     }
   }
 
+  async analyze(): Promise<void> {
+    await this.writers.query('ANALYZE');
+  }
+
   async close(): Promise<void> {
     await Promise.all([this.writers.end(), this.readers.end()]);
   }

@@ -172,6 +172,10 @@ export class SqliteStore implements Store {
     });
   }
 
+  async analyze(): Promise<void> {
+    // Nothing: see Store.analyze.
+  }
+
   async close(): Promise<void> {
     await this.queue;
     await this.checkpointer.close();
