@@ -10,11 +10,11 @@ import { referenceKey, type BotContext } from '../../src/bots/index.js';
 import { hasErrorFindings, type OpenFinding } from '../../src/billing/findings.js';
 import { computeLines } from '../../src/billing/lines.js';
 import { readSession } from '../../src/billing/session.js';
+import { SESSION_ENCOUNTER_PROFILE as ENCOUNTER_PROFILE } from '../../src/billing/codes.js';
 import { scrubClaim } from '../../src/billing/scrubber.js';
 import { FEES, billingPolicyOf } from './data.js';
 import { gatherSession, lookupFrom } from './gather.js';
-import { toFindings, type SessionBilling } from './session.js';
-import { ENCOUNTER_PROFILE } from './profile.js';
+import { toFindings, withoutMeta, type SessionBilling } from './session.js';
 
 export async function scrubClientClaim(claim: Claim, ctx: BotContext): Promise<SessionBilling> {
   const claimKey = `Claim/${claim.id}`;
@@ -33,11 +33,6 @@ export async function scrubClientClaim(claim: Claim, ctx: BotContext): Promise<S
   }
   const findings = scrubClaim(claim, { resolve: await lookupFrom([claim], ctx), fees: FEES, sessionUnits, openFindings });
   const patient = referenceKey(claim.patient) ?? null;
-  const upserts = claim.status === 'active' && hasErrorFindings(findings) ? [{ resource: { ...withoutVersion(claim), status: 'draft' as const }, sources: [claim] }] : [];
+  const upserts = claim.status === 'active' && hasErrorFindings(findings) ? [{ resource: { ...withoutMeta(claim), status: 'draft' as const }, sources: [claim] }] : [];
   return { upserts, subjects: [claimKey], findings: toFindings(findings, encounters[0] ?? claimKey, claimKey, patient) };
-}
-
-function withoutVersion(claim: Claim): Claim {
-  const { meta, ...rest } = claim;
-  return meta?.profile ? { ...rest, meta: { profile: meta.profile } } : rest;
 }

@@ -10,6 +10,7 @@ import { referenceKey, type BotContext } from '../../src/bots/index.js';
 import type { OpenFinding } from '../../src/billing/findings.js';
 import { createLookup, type ResourceLookup } from '../../src/billing/session.js';
 import { SYSTEMS } from '../../src/billing/codes.js';
+import { forEachReference } from '../../src/fhir/references.js';
 
 export const DOCUMENTATION_BOT = 'documentation-97116';
 /** Hops followed from the session's resources: Procedure -> PractitionerRole -> Practitioner; Coverage -> payer. */
@@ -77,18 +78,10 @@ export async function lookupFrom(roots: readonly Resource[], ctx: BotContext): P
 /** Every local `Type/id` reference anywhere in a resource. */
 function referencesIn(resource: Resource): string[] {
   const out: string[] = [];
-  const walk = (value: unknown): void => {
-    if (Array.isArray(value)) for (const v of value) walk(v);
-    else if (value && typeof value === 'object') {
-      for (const [k, v] of Object.entries(value)) {
-        if (k === 'reference' && typeof v === 'string') {
-          const key = referenceKey(v);
-          if (key) out.push(key);
-        } else if (typeof v === 'object') walk(v);
-      }
-    }
-  };
-  walk(resource);
+  forEachReference(resource, (reference) => {
+    const key = referenceKey(reference);
+    if (key) out.push(key);
+  });
   return out;
 }
 

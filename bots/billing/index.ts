@@ -6,14 +6,13 @@
  * write; a later change to those findings (a DetectedIssue written or closed) triggers it again.
  */
 import type { Claim, Encounter, Procedure, Resource } from '@medplum/fhirtypes';
-import { defineBot, referenceKey, type BotActions, type BotContext, type BotInput, type Finding, type Upsert } from '../../src/bots/index.js';
-import { SYSTEMS, THERAPY_CLAIM_PROFILE } from '../../src/billing/codes.js';
+import { defineBot, referenceKey, type BotActions, type BotContext, type BotInput, type Finding } from '../../src/bots/index.js';
+import { SESSION_ENCOUNTER_PROFILE as ENCOUNTER_PROFILE, SYSTEMS, THERAPY_CLAIM_PROFILE } from '../../src/billing/codes.js';
 import { TIMED_CODES, UNTIMED_CODES } from '../../src/billing/units.js';
 import { DOCUMENTATION_BOT } from './gather.js';
 import { RULES } from './rules.js';
 import { billSession, cancelSession, type SessionBilling } from './session.js';
 import { scrubClientClaim } from './client-claim.js';
-import { ENCOUNTER_PROFILE } from './profile.js';
 
 
 /**
@@ -55,7 +54,7 @@ export default defineBot({
     }
     for (const key of sessions.gone) add(await cancelSession(key, ctx));
     for (const claim of input.resources.filter((r): r is Claim => r.resourceType === 'Claim')) add(await scrubClientClaim(claim, ctx));
-    return { upserts: dedupe(actions.upserts), findings: { subjects: [...new Set(actions.findings.subjects)], items: actions.findings.items } };
+    return { upserts: actions.upserts, findings: { subjects: [...new Set(actions.findings.subjects)], items: actions.findings.items } };
   },
 });
 
@@ -87,11 +86,4 @@ async function sessionsOf(input: BotInput, ctx: BotContext): Promise<{ live: Set
     else if (!(await ctx.read<Encounter>(key))?.meta?.profile?.includes(ENCOUNTER_PROFILE)) live.delete(key);
   }
   return { live, gone };
-}
-
-/** One write per resource: the last one wins (two sessions never share a generated id; the key includes the encounter). */
-function dedupe(upserts: Upsert[]): Upsert[] {
-  const byKey = new Map<string, Upsert>();
-  for (const u of upserts) byKey.set(`${u.resource.resourceType}/${u.resource.id}`, u);
-  return [...byKey.values()];
 }

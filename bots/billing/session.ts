@@ -5,7 +5,7 @@
  */
 import { createHash } from 'node:crypto';
 import type { ChargeItem, Claim, Encounter, Resource } from '@medplum/fhirtypes';
-import type { BotContext, Finding, Upsert } from '../../src/bots/index.js';
+import { referenceKey, type BotContext, type Finding, type Upsert } from '../../src/bots/index.js';
 import { buildBilling, claimKey } from '../../src/billing/claim.js';
 import type { BillingFinding } from '../../src/billing/findings.js';
 import { priorAllowedFromClaims } from '../../src/billing/prior.js';
@@ -34,7 +34,7 @@ export async function billSession(encounter: Encounter, ctx: BotContext): Promis
   const policy = billingPolicyOf(facts.coverage, ctx);
   const key = facts.coverage ? claimKey(encounterKey, facts.coverage.ref) : undefined;
   const otherSessions = gathered.priorClaims.filter((c) => !c.item?.some((i) => i.encounter?.some((e) => e.reference === encounterKey)));
-  const prior = priorAllowedFromClaims(otherSessions, FEES, { excludeKey: key, responses: gathered.priorResponses });
+  const prior = priorAllowedFromClaims(otherSessions, FEES, { responses: gathered.priorResponses });
   const result = buildBilling(facts, policy, FEES, prior, { openFindings: gathered.openFindings });
 
   const sources: Resource[] = [encounter, ...gathered.procedures, ...(facts.coverage ? [facts.coverage.resource] : [])];
@@ -86,7 +86,7 @@ export function toFindings(items: readonly BillingFinding[], encounterKey: strin
     const rule = ruleFor(f.ruleId);
     const subject = rule.startsWith('scrub-') ? claimKey : encounterKey;
     const detail = rule === f.ruleId ? f.message : `${f.ruleId}: ${f.message}`;
-    const implicated = (f.implicated ?? []).filter((r) => /^[A-Z][A-Za-z]+\/[A-Za-z0-9\-.]{1,64}$/.test(r));
+    const implicated = (f.implicated ?? []).map((r) => referenceKey(r)).filter((r): r is string => r !== undefined);
     const id = `${rule}|${subject}`;
     const open = merged.get(id);
     if (open) {
@@ -116,7 +116,8 @@ async function upsertIfChanged(resource: Claim | ChargeItem, sources: Resource[]
   upserts.push({ resource, sources });
 }
 
-function withoutMeta<T extends Resource>(resource: T): T {
+/** The resource without its version and timestamp (meta keeps only the profiles it claims). */
+export function withoutMeta<T extends Resource>(resource: T): T {
   const { meta, ...rest } = resource;
   const profile = meta?.profile;
   return (profile ? { ...rest, meta: { profile } } : rest) as T;

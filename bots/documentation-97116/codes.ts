@@ -18,7 +18,7 @@ export const EXTENSIONS = {
   distinctService: `${EXT}distinct-service`,
 } as const;
 
-export const ENCOUNTER_PROFILE = 'http://stride-fhir.org/fhir/StructureDefinition/stride-therapy-encounter';
+export { SESSION_ENCOUNTER_PROFILE as ENCOUNTER_PROFILE } from '../../src/billing/codes.js';
 export const OUTCOME_PROFILE = 'http://stride-fhir.org/fhir/StructureDefinition/stride-outcome-observation';
 
 export const GAIT_TRAINING = '97116';

@@ -31,6 +31,8 @@ export const EXTENSIONS = {
 } as const;
 
 export const THERAPY_CLAIM_PROFILE = 'http://stride-fhir.org/fhir/StructureDefinition/stride-therapy-claim';
+/** The guide's therapy session Encounter: the sessions the bots check and bill. */
+export const SESSION_ENCOUNTER_PROFILE = 'http://stride-fhir.org/fhir/StructureDefinition/stride-therapy-encounter';
 
 /** NUCC taxonomy -> discipline and assistant status (guide §3.2). */
 export const NUCC_TAXONOMY: Readonly<Record<string, { discipline: Discipline; assistant: boolean; display: string }>> = {

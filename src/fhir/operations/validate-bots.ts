@@ -7,8 +7,7 @@
 import type { OperationOutcomeIssue, Resource } from '@medplum/fhirtypes';
 import type { RequestContext } from '../types.js';
 import { botRunnerOf } from '../../bots/open.js';
-
-const GUIDE = 'http://stride-fhir.org/fhir/';
+import { STRIDE_CANONICAL } from '../../validation/profile-layer.js';
 
 /** Thrown to end the dry run: its rollback is the point, so it carries the findings out. */
 class DryRun extends Error {
@@ -19,7 +18,7 @@ class DryRun extends Error {
 
 /** Whether the bots' rules belong in this $validate: a Stride profile is claimed or asked for. */
 export function wantsBotRules(resource: Resource, profiles: readonly string[]): boolean {
-  return [...(resource.meta?.profile ?? []), ...profiles].some((p) => p.startsWith(GUIDE));
+  return [...(resource.meta?.profile ?? []), ...profiles].some((p) => p.startsWith(STRIDE_CANONICAL));
 }
 
 /**
