@@ -1,9 +1,11 @@
 /**
- * The WHERE of a search and how to count its matches. With several index conditions, each is first counted up to
- * PROBE_CAP rows and the most selective drives the query (Planner.predicates); if none is under the cap, none
- * drives, and the engine walks the type in id order checking each row, which finds a first page quickly when
- * matches are common. (An engine would choose this itself from statistics if it had them for each value; SQLite's
- * IN lists give it none.) A single condition's probe is also its exact count when it stays under the cap.
+ * The WHERE of a search and how to count its matches. Before the query, each index condition is sampled: its first
+ * FIRST_CAP index rows (a plain indexed SELECT). A condition with fewer is exactly known and, the most selective one,
+ * drives the query (Planner.predicates); its sample is also the exact count of a single condition. When every
+ * condition has FIRST_CAP rows or more, each is counted up to PROBE_CAP (each only as far as the best so far) and the
+ * smallest drives; if none is under PROBE_CAP, none drives, and the engine walks the type in id order checking each
+ * row, which finds a first page quickly when matches are common. (An engine would choose this itself from statistics
+ * if it had them for each value; SQLite's IN lists give it none.)
  */
 import { join, sql, type Sql } from '../sql/sql.js';
 import type { Queryer } from '../storage/store.js';
@@ -11,6 +13,7 @@ import type { Condition } from './parse.js';
 import type { Compiled, Planner } from './plan.js';
 
 const PROBE_CAP = 1000;
+const FIRST_CAP = 64;
 
 export interface Filter {
   /** Condition on resource alias `a`: current, not deleted, of the types, matching every condition. */
@@ -42,16 +45,49 @@ function countAll(where: Sql): Sql {
 
 async function chooseDriver(db: Queryer, planner: Planner, compiled: Compiled[]): Promise<{ driver?: number; total?: number }> {
   if (compiled.some((c) => 'drives' in c && c.drives)) return { driver: -1 };
-  const probes = compiled.map((c, i) => ({ i, probe: planner.probe(c, PROBE_CAP), own: !('idColumn' in c && c.idColumn) }));
-  let best: { i: number; n: number; d: number; own: boolean } | undefined;
-  for (const { i, probe, own } of probes) {
-    if (!probe) continue;
-    const row = await db.get<{ n: number; d: number }>(probe);
+  const probes = compiled.map((c, i) => ({ i, c, own: !('idColumn' in c && c.idColumn) })).filter((p) => planner.probe(p.c, 1));
+  if (probes.length === 0) return {};
+  // A first pass reads each condition's first FIRST_CAP index rows (a plain indexed SELECT, cheaper than the
+  // aggregate below): a selective condition (an identifier, a patient's one prior-level Observation beside the
+  // patient's thousands) is found, and counted exactly, without counting the common ones up to PROBE_CAP.
+  const first = await sampleAll(db, planner, probes);
+  if (first.n < FIRST_CAP) return { driver: first.i, total: first.own ? first.d : undefined };
+  const best = await probeAll(db, planner, probes, PROBE_CAP);
+  if (best.n >= PROBE_CAP) return { driver: -1 };
+  return { driver: best.i, total: best.own ? best.d : undefined };
+}
+
+interface Probed {
+  i: number;
+  /** Index rows, up to the cap. */
+  n: number;
+  /** Distinct resources among them. */
+  d: number;
+  own: boolean;
+}
+
+type Probe = { i: number; c: Compiled; own: boolean };
+
+/** The first FIRST_CAP rows of each condition (stopping at one that has none); the condition with the fewest. */
+async function sampleAll(db: Queryer, planner: Planner, probes: Probe[]): Promise<Probed> {
+  let best: Probed | undefined;
+  for (const { i, c, own } of probes) {
+    const rows = await db.all<{ id: string }>(planner.sample(c, FIRST_CAP) as Sql);
+    if (!best || rows.length < best.n) best = { i, n: rows.length, d: new Set(rows.map((r) => r.id)).size, own };
+    if (rows.length === 0) break;
+  }
+  return best as Probed;
+}
+
+/** Counts each condition up to `cap` (each later one only up to the best so far) and returns the smallest. */
+async function probeAll(db: Queryer, planner: Planner, probes: Probe[], cap: number): Promise<Probed> {
+  let best: Probed | undefined;
+  for (const { i, c, own } of probes) {
+    const limit = best ? Math.min(cap, best.n) : cap;
+    const row = await db.get<{ n: number; d: number }>(planner.probe(c, limit) as Sql);
     const n = Number(row?.n ?? 0);
     if (!best || n < best.n) best = { i, n, d: Number(row?.d ?? 0), own };
     if (n === 0) break;
   }
-  if (!best) return {};
-  if (best.n >= PROBE_CAP) return { driver: -1 };
-  return { driver: best.i, total: best.own ? best.d : undefined };
+  return best as Probed;
 }

@@ -58,6 +58,13 @@ export class Planner {
     return sql`SELECT COUNT(*) AS n, COUNT(DISTINCT c.id) AS d FROM (SELECT ${raw(x)}.${id} AS id FROM ${table(compiled.match)} ${raw(x)} WHERE ${compiled.match.where(x)} LIMIT ${cap}) c`;
   }
 
+  /** The first `cap` index rows of a condition (`SELECT id`): fewer than `cap` is its exact match list. */
+  sample(compiled: Compiled, cap: number): Sql | undefined {
+    if (!('match' in compiled) || compiled.match.negate) return undefined;
+    const x = this.alias('x');
+    return sql`SELECT ${raw(x)}.${raw(compiled.idColumn ?? 'id')} AS id FROM ${table(compiled.match)} ${raw(x)} WHERE ${compiled.match.where(x)} LIMIT ${cap}`;
+  }
+
   /** Counts the resources of a single index condition from the index alone (its rows belong to live resources). */
   countOnly(compiled: Compiled): Sql | undefined {
     if (!('match' in compiled) || compiled.match.negate || compiled.idColumn) return undefined;

@@ -2,7 +2,7 @@
  * Search (issue 3, DESIGN §8): 1,000,000 resources (generated therapy patients, see search-data.ts, plus the
  * Synthea bundles) loaded through POST /fhir, then ten named selective queries, each run alone on one connection
  * for its latency (p50, p95; target p95 < 20 ms) and, for the single token search, on 16 connections for
- * searches/s (target >= 2,000/s). `--quick` loads 100,000. The server runs without bots: the generated sessions do
+ * searches/s (target >= 2,000/s; after a warm-up second, the median of three rounds). `--quick` loads 100,000. The server runs without bots: the generated sessions do
  * not claim the guide's profiles, and this module measures search, not the bots (the bots module does).
  */
 import fs from 'node:fs';
@@ -95,9 +95,22 @@ export const searchBench: BenchModule = {
       ctx.log(`query plan of the slowest query (${q.name}):\n${plan}`);
       slowest.note = `${slowest.note}; plan: ${plan.replace(/\s+/g, ' ').slice(0, 600)}`;
       const token = queries(Math.floor(patients / 3))[0];
-      const t = await runLoad({ url: `${base}${token.path}`, concurrency: 16, durationMs: ctx.quick ? 3000 : 6000 });
-      ctx.log(`search token throughput: ${t.perSecond.toFixed(0)}/s, errors ${t.errors}`);
-      figures.push({ name: 'single token search', value: t.perSecond, unit: 'searches/s', against: 2000, againstLabel: 'target', better: 'higher', note: `${token.path}, 16 connections, errors ${t.errors}` });
+      // Throughput: a warm-up second (JIT, page cache, sockets), then three rounds; the median round is the figure.
+      const url = `${base}${token.path}`;
+      await runLoad({ url, concurrency: 16, durationMs: 1000 });
+      const rounds: Array<{ perSecond: number; errors: number; cpuUs?: number }> = [];
+      for (let round = 0; round < 3; round++) {
+        const cpuBefore = stride.cpuMs();
+        const r = await runLoad({ url, concurrency: 16, durationMs: ctx.quick ? 2000 : 4000 });
+        const cpuAfter = stride.cpuMs();
+        rounds.push({ perSecond: r.perSecond, errors: r.errors, cpuUs: cpuBefore !== undefined && cpuAfter !== undefined ? ((cpuAfter - cpuBefore) * 1000) / r.requests : undefined });
+      }
+      const byRate = [...rounds].sort((a, b) => a.perSecond - b.perSecond);
+      const t = byRate[1];
+      const errors = rounds.reduce((n, r) => n + r.errors, 0);
+      const cpu = t.cpuUs !== undefined ? `; server CPU ${t.cpuUs.toFixed(0)} us a search` : '';
+      ctx.log(`search token throughput: rounds ${rounds.map((r) => r.perSecond.toFixed(0)).join(', ')}/s, median ${t.perSecond.toFixed(0)}/s${cpu}, errors ${errors}`);
+      figures.push({ name: 'single token search', value: t.perSecond, unit: 'searches/s', against: 2000, againstLabel: 'target', better: 'higher', note: `${token.path}, 16 connections, median of 3 rounds (${rounds.map((r) => r.perSecond.toFixed(0)).join(', ')})${cpu}, errors ${errors}` });
       return figures;
     } finally {
       await stride.stop();
