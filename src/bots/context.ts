@@ -13,13 +13,16 @@ import type { PolicySet } from './policies.js';
 /** Most matches a bot search returns: bots ask narrow questions (one session, one episode). */
 export const BOT_SEARCH_LIMIT = 1000;
 
-/** Parses stored JSON once per write, whoever asks first (the trigger, a rule, the runner). */
+/**
+ * Parses stored JSON once per write, whoever asks first (the trigger, a rule, the runner); what the write itself
+ * wrote is already an object.
+ */
 export class ParsedResources {
   private readonly parsed = new WeakMap<StoredResource, Resource>();
   parse(stored: StoredResource): Resource {
     let resource = this.parsed.get(stored);
     if (!resource) {
-      resource = JSON.parse(stored.json) as Resource;
+      resource = stored.resource ?? (JSON.parse(stored.json) as Resource);
       this.parsed.set(stored, resource);
     }
     return resource;

@@ -34,6 +34,11 @@ export interface StoredResource {
   deleted: boolean;
   /** The stored JSON text ('' for a deletion). */
   json: string;
+  /**
+   * The same resource as an object, when this transaction wrote it (the bots read it without parsing `json` again).
+   * Shared, never to be modified.
+   */
+  resource?: Resource;
 }
 
 export interface WriteResult {
@@ -187,7 +192,7 @@ export class Repository {
     const version = Number(resource.meta?.versionId);
     await this.putRows(type, id, current, version, time, json);
     if (this.deps.indexer) await this.deps.indexer.index(this.db, type, id, resource);
-    this.changes.push({ resourceType: type, id, versionId: version, lastUpdated: time, deleted: false, json });
+    this.changes.push({ resourceType: type, id, versionId: version, lastUpdated: time, deleted: false, json, resource });
   }
 
   private async putRows(type: string, id: string, current: StoredResource | undefined, version: number, time: number, json: string): Promise<void> {

@@ -72,7 +72,8 @@ type Probe = { i: number; c: Compiled; own: boolean };
 async function sampleAll(db: Queryer, planner: Planner, probes: Probe[]): Promise<Probed> {
   let best: Probed | undefined;
   for (const { i, c, own } of probes) {
-    const rows = await db.all<{ id: string }>(planner.sample(c, FIRST_CAP) as Sql);
+    // Fewer rows than the best so far is all that can win: no need to read more.
+    const rows = await db.all<{ id: string }>(planner.sample(c, best ? best.n : FIRST_CAP) as Sql);
     if (!best || rows.length < best.n) best = { i, n: rows.length, d: new Set(rows.map((r) => r.id)).size, own };
     if (rows.length === 0) break;
   }
