@@ -13,6 +13,7 @@ import { DOCUMENTATION_BOT } from './gather.js';
 import { RULES } from './rules.js';
 import { billSession, cancelSession, type SessionBilling } from './session.js';
 import { scrubClientClaim } from './client-claim.js';
+import { startBilling } from './data.js';
 
 
 /**
@@ -40,6 +41,7 @@ export default defineBot({
   when: TRIGGERS,
   rules: RULES,
   after: [DOCUMENTATION_BOT],
+  start: startBilling,
   async run(input, ctx) {
     const sessions = await sessionsOf(input, ctx);
     const actions: Required<Pick<BotActions, 'upserts'>> & { findings: { subjects: string[]; items: Finding[] } } = { upserts: [], findings: { subjects: [], items: [] } };

@@ -4,6 +4,8 @@
  * runtime reads those and selects one per Coverage, profiles/README.md §3.3); this file adds the billing fields under
  * the same ids. Data, validated with ajv when loaded; a bad file is refused naming the file and the field.
  */
+import fs from 'node:fs';
+import path from 'node:path';
 import { Ajv, type JSONSchemaType } from 'ajv';
 import shipped from './data/billing-policies.json' with { type: 'json' };
 import { PLACE_OF_SERVICE } from './codes.js';
@@ -96,14 +98,40 @@ export function loadBillingPolicies(): BillingPolicy[] {
   return parseBillingPolicies(structuredClone(shipped), 'src/billing/data/billing-policies.json');
 }
 
+/** Where a payer policy folder keeps the billing fields of its own policies: `<folder>/billing/*.json`. */
+export const BILLING_SUBFOLDER = 'billing';
+
 /**
- * Start-up check: every payer policy (bots/policies ids) has billing fields, so that no session meets a policy
- * billing cannot apply. Throws naming the ids without them.
+ * The shipped billing fields, with those of `<policiesDir>/billing/*.json` (same format as the shipped file) added
+ * or replacing them by policy id: a clinic that brings its own payer policies (STRIDE_POLICIES_DIR) brings their
+ * billing fields beside them. Files are read in name order; a bad one is refused naming the file and the field.
  */
-export function assertBillingForEvery(policyIds: readonly string[], billing: readonly BillingPolicy[]): void {
+export function loadBillingPoliciesFor(policiesDir: string): BillingPolicy[] {
+  const byId = new Map(loadBillingPolicies().map((p) => [p.id, p]));
+  const folder = path.join(policiesDir, BILLING_SUBFOLDER);
+  const files = fs.existsSync(folder) ? fs.readdirSync(folder).filter((f) => f.endsWith('.json')).sort() : [];
+  for (const name of files) {
+    const file = path.join(folder, name);
+    let data: unknown;
+    try {
+      data = JSON.parse(fs.readFileSync(file, 'utf8'));
+    } catch (err) {
+      throw new Error(`billing policy file ${file} is not JSON: ${(err as Error).message}`);
+    }
+    for (const policy of parseBillingPolicies(data, file)) byId.set(policy.id, policy);
+  }
+  return [...byId.values()];
+}
+
+/**
+ * Start-up check: every payer policy the server loaded has billing fields, so that no session meets a policy
+ * billing cannot apply. Throws naming the ids without them and where their fields go.
+ */
+export function assertBillingForEvery(policyIds: readonly string[], billing: readonly BillingPolicy[], policiesDir?: string): void {
   const missing = policyIds.filter((id) => !billing.some((b) => b.id === id));
   if (missing.length > 0) {
-    throw new Error(`billing policy file src/billing/data/billing-policies.json has no entry for payer polic${missing.length > 1 ? 'ies' : 'y'} ${missing.join(', ')}`);
+    const where = policiesDir ? `${path.join(policiesDir, BILLING_SUBFOLDER)}/*.json or src/billing/data/billing-policies.json` : 'src/billing/data/billing-policies.json';
+    throw new Error(`no billing fields for payer polic${missing.length > 1 ? 'ies' : 'y'} ${missing.join(', ')}: add ${missing.length > 1 ? 'them' : 'it'} to ${where}`);
   }
 }
 

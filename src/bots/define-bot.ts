@@ -15,6 +15,7 @@ export function defineBot(definition: BotDefinition): Bot {
   if (!definition.description) throw new Error(`${label}: description is missing`);
   if (!definition.resourceTypes?.length) throw new Error(`${label}: resourceTypes is empty`);
   if (typeof definition.run !== 'function') throw new Error(`${label}: run is not a function`);
+  if (definition.start !== undefined && typeof definition.start !== 'function') throw new Error(`${label}: start is not a function`);
   const rules = definition.rules ?? [];
   const seen = new Set<string>();
   for (const rule of rules) {

@@ -16,6 +16,13 @@ export interface OpenBotsOptions {
 export async function openBots(options: OpenBotsOptions): Promise<BotRunner> {
   const policies = loadPolicies(options.policiesDir ?? defaultPoliciesDir());
   const bots = await loadBots(options.dirs ?? [defaultBotsDir()]);
+  for (const bot of bots) {
+    try {
+      bot.start?.(policies);
+    } catch (err) {
+      throw new Error(`Bot ${bot.id} cannot start with the payer policies of ${policies.dir}: ${(err as Error).message}`);
+    }
+  }
   options.logger.info({ bots: bots.map((b) => b.id), policies: policies.all.map((p) => p.id) }, `bots loaded: ${bots.map((b) => b.id).join(', ') || 'none'}`);
   return new BotRunner({ bots, policies, logger: options.logger });
 }

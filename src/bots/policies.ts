@@ -39,6 +39,8 @@ export interface Policy {
 }
 
 export interface PolicySet {
+  /** The folder the policies were read from (STRIDE_POLICIES_DIR, default bots/policies/). */
+  readonly dir: string;
   readonly all: readonly Policy[];
   readonly fallback: Policy;
   /** Whether any policy matches on the payer's identifier (so the payer Organization must be read). */
@@ -74,6 +76,7 @@ function createPolicySet(policies: Policy[], dir: string): PolicySet {
   }
   const fallback = defaults[0];
   return {
+    dir,
     all: policies,
     fallback,
     matchesPayers: policies.some((p) => p.match.payerIdentifiers.length > 0),

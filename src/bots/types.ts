@@ -119,6 +119,11 @@ export interface BotDefinition {
    * (billing reads the documentation bot's findings). A bot named here that is not loaded is ignored.
    */
   after?: readonly string[];
+  /**
+   * Called once at start-up with the payer policies the server loaded (STRIDE_POLICIES_DIR), before any write: a bot
+   * reads or checks its own data against them here. Throwing stops start-up, naming the bot, as a broken bot does.
+   */
+  start?(policies: PolicySet): void;
   run(input: BotInput, ctx: BotContext): Promise<BotActions>;
 }
 
