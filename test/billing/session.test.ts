@@ -156,7 +156,7 @@ describe('billing fields of the payer policy the runtime selects (guide §3.3)',
 
   it('every payer policy file has billing fields; a policy without them is refused by name', () => {
     expect(() => assertBillingForEvery(payerPolicies.all.map((p) => p.id), billingPolicies)).not.toThrow();
-    expect(() => assertBillingForEvery(['medicare', 'acme-ppo'], billingPolicies)).toThrow(/no entry for payer policy acme-ppo/);
+    expect(() => assertBillingForEvery(['medicare', 'acme-ppo'], billingPolicies)).toThrow(/no billing fields for payer policy acme-ppo: add it to src\/billing\/data\/billing-policies.json/);
     expect(() => billingPolicyFor('acme-ppo', billingPolicies)).toThrow(/no billing fields for payer policy acme-ppo/);
   });
 });
