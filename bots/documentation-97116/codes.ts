@@ -1,4 +1,5 @@
 /** Code systems, codes and extension URLs the documentation rules read (profiles/README.md §2-§6). */
+import { TIMED_CODES as BILLING_TIMED_CODES } from '../../src/billing/units.js';
 
 export const SYSTEMS = {
   cpt: 'http://www.ama-assn.org/go/cpt',
@@ -23,11 +24,11 @@ export const OUTCOME_PROFILE = 'http://stride-fhir.org/fhir/StructureDefinition/
 
 export const GAIT_TRAINING = '97116';
 
-/** The timed 15-minute therapy codes (ValueSet timed-therapy-cpt): the services these rules document. */
-export const TIMED_CODES: readonly string[] = [
-  '97032', '97033', '97034', '97035', '97036', '97110', '97112', '97113', '97116', '97124', '97140',
-  '97530', '97533', '97535', '97537', '97542', '97750', '97755', '97760', '97761', '97763',
-];
+/**
+ * The timed 15-minute therapy codes (ValueSet timed-therapy-cpt): the services these rules document. One list for
+ * documentation and billing: src/billing/units.ts, with its sources.
+ */
+export const TIMED_CODES: readonly string[] = BILLING_TIMED_CODES;
 
 /** Seed: gait training in the same session as home management (97535), orthotic (97760) or prosthetic (97761) training. */
 export const SEED_DISTINCT_PAIRS: readonly string[] = ['97535', '97760', '97761'];
