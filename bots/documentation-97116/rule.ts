@@ -56,11 +56,16 @@ export function fhirPathRule<S extends Subject>(
 ): DocRule<S> {
   const compiled = def.checks.map((c) => ({ ...c, test: compileCondition(c.expression, `rule ${def.id}`) }));
   const { checks: _checks, env, implicated, ...meta } = def;
+  const expression = def.checks.map((c) => c.expression).join('\nand\n');
+  // Documentation is usually complete: one evaluation of all the checks together answers that (each evaluation has a
+  // fixed cost in fhirpath.js); only when it is not true are the checks evaluated one by one to say which failed.
+  const all = compiled.length > 1 ? compileCondition(def.checks.map((c) => `(${c.expression})`).join(' and '), `rule ${def.id}`) : undefined;
   return {
     ...meta,
-    expression: def.checks.map((c) => c.expression).join('\nand\n'),
+    expression,
     async check(target, session) {
       const variables = env ? await env(target, session) : {};
+      if (all?.(target, variables)) return [];
       const failed = compiled.filter((c) => !c.test(target, variables));
       if (failed.length === 0) return [];
       return [{

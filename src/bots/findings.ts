@@ -50,12 +50,14 @@ export async function reconcile(tx: Repository, bot: Bot, subjects: readonly str
   const candidates = new Set(wanted.keys());
   const stored = new Set<string>();
   for (const subject of subjects) {
+    // A subject this write created has no stored finding to close: only what the rules found now (above) concerns it.
+    if (isNew(subject)) continue;
     const type = subject.split('/')[0];
     for (const rule of bot.rules) {
       if (rule.subject !== type) continue;
       const id = findingId(bot.id, rule.id, subject);
       candidates.add(id);
-      if (!isNew(subject)) stored.add(id);
+      stored.add(id);
     }
   }
   for (const [id, f] of wanted) if (!isNew(f.subject)) stored.add(id);
