@@ -23,11 +23,12 @@ export interface ProfileLayerDeps {
 }
 
 export function checkProfiles(resource: Resource, path: string, requested: readonly string[], deps: ProfileLayerDeps, out: OperationOutcomeIssue[]): void {
-  const declared = resource.meta?.profile ?? [];
+  // A profile that is not a string (null, a number) is the structure layer's error; only strings can name profiles.
+  const declared = Array.isArray(resource.meta?.profile) ? resource.meta.profile : [];
   const seen = new Set<string>();
   const targets: Array<{ url: string; asked: boolean; at: string }> = [
     ...requested.map((url) => ({ url, asked: true, at: path })),
-    ...declared.map((url, i) => ({ url, asked: false, at: `${path}.meta.profile[${i}]` })),
+    ...declared.flatMap((url, i) => (typeof url === 'string' ? [{ url, asked: false, at: `${path}.meta.profile[${i}]` }] : [])),
   ];
   for (const { url, asked, at } of targets) {
     const key = url.split('|')[0];

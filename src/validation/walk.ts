@@ -88,6 +88,13 @@ export class Walker {
       if (field?.checks.length) this.runChecks(field, value, path, frame);
       return;
     }
+    if (typeof value === 'number' || typeof value === 'boolean') {
+      // @medplum/core's structure check lets a number or boolean stand where an object belongs (name: [1]).
+      if (field && (field.type === 'Resource' || this.deps.plans.planFor(field.type))) {
+        this.out.push(issue('error', 'structure', `${path}: ${JSON.stringify(value)} is not a ${field.type}: ${field.element} takes an object`, path));
+      }
+      return;
+    }
     if (!value || typeof value !== 'object') return;
     const obj = value as Record<string, unknown>;
     if (typeof obj.resourceType === 'string' && (key === 'contained' || key === 'resource' || field?.type === 'Resource')) {

@@ -16,6 +16,10 @@ const CASES: Array<[string, Record<string, unknown>, string]> = [
   ['a code outside its required value set', { resourceType: 'Observation', status: 'done', code: { text: 'gait speed' } }, 'Observation.status'],
   ['a malformed dateTime', { resourceType: 'Observation', status: 'final', code: { text: 'x' }, effectiveDateTime: '2026-13-01T10:00:00Z' }, 'Observation.effectiveDateTime'],
   ['a non-integer where an integer belongs', { resourceType: 'Patient', multipleBirthInteger: 1.5 }, 'Patient.multipleBirthInteger'],
+  ['a number where an object belongs', { resourceType: 'Patient', name: [1] }, 'Patient.name[0]'],
+  ['a boolean where a resource belongs', { resourceType: 'Patient', contained: [true] }, 'Patient.contained[0]'],
+  ['a null among the profiles', { resourceType: 'Patient', meta: { profile: [null, 'http://example.org/StructureDefinition/x'] } }, 'Patient.meta.profile[0]'],
+  ['a Bundle with a null entry', { resourceType: 'Bundle', type: 'batch', entry: [null, { request: { method: 'GET', url: 'Patient' } }] }, 'Bundle.entry[0]'],
 ];
 
 describeEachEngine('validation on write', (engine) => {

@@ -9,9 +9,12 @@ import { issue } from '../issues.js';
 
 const RELATIVE = /^([A-Z][A-Za-z]+)\/([A-Za-z0-9\-.]{1,64})(?:\/_history\/([A-Za-z0-9\-.]{1,64}))?$/;
 
+/** An entry the structure layer can have refused (null, a number): these rules only read object entries. */
+const isEntry = (entry: unknown): entry is BundleEntry => typeof entry === 'object' && entry !== null && !Array.isArray(entry);
+
 export function checkBundle(bundle: Bundle, path: string, out: OperationOutcomeIssue[]): void {
-  const entries = bundle.entry ?? [];
-  entries.forEach((entry, i) => checkFullUrl(entry, `${path}.entry[${i}]`, out));
+  const entries = Array.isArray(bundle.entry) ? bundle.entry : [];
+  entries.forEach((entry, i) => isEntry(entry) && checkFullUrl(entry, `${path}.entry[${i}]`, out));
   if (bundle.type === 'searchset') checkSearchset(bundle, path, out);
   checkInternalReferences(entries, path, out);
 }
@@ -34,9 +37,10 @@ function checkFullUrl(entry: BundleEntry, where: string, out: OperationOutcomeIs
 }
 
 function checkSearchset(bundle: Bundle, path: string, out: OperationOutcomeIssue[]): void {
-  const self = bundle.link?.find((l) => l.relation === 'self')?.url;
+  const self = (Array.isArray(bundle.link) ? bundle.link : []).find((l) => l?.relation === 'self')?.url;
   const searched = self ? /([A-Z][A-Za-z]+)(?:\/_search)?(?:\?|$)/.exec(self.split('?')[0] + '?')?.[1] : undefined;
-  (bundle.entry ?? []).forEach((entry, i) => {
+  (Array.isArray(bundle.entry) ? bundle.entry : []).forEach((entry, i) => {
+    if (!isEntry(entry)) return;
     const r = entry.resource;
     if (!r || entry.search?.mode !== 'match') return;
     const where = `${path}.entry[${i}].resource`;
@@ -50,9 +54,10 @@ function checkSearchset(bundle: Bundle, path: string, out: OperationOutcomeIssue
 /** R4 bundle.html#references: a relative reference is resolved against the base of the entry's fullUrl. */
 function checkInternalReferences(entries: BundleEntry[], path: string, out: OperationOutcomeIssue[]): void {
   const byUrl = new Map<string, BundleEntry[]>();
-  for (const e of entries) if (e.fullUrl) byUrl.set(e.fullUrl, [...(byUrl.get(e.fullUrl) ?? []), e]);
+  for (const e of entries) if (isEntry(e) && typeof e.fullUrl === 'string') byUrl.set(e.fullUrl, [...(byUrl.get(e.fullUrl) ?? []), e]);
   if (byUrl.size === entries.length) return;
   entries.forEach((entry, i) => {
+    if (!isEntry(entry) || typeof entry.fullUrl !== 'string') return;
     const base = entry.fullUrl && restfulTail(entry.fullUrl) ? entry.fullUrl.replace(/\/[A-Z][A-Za-z]+\/[^/]+(\/_history\/[^/]+)?$/, '') : undefined;
     if (!base || !entry.resource) return;
     for (const { ref, at } of referencesIn(entry.resource, `${path}.entry[${i}].resource`)) {
