@@ -97,6 +97,16 @@ export class Walker {
     }
     if (!value || typeof value !== 'object') return;
     const obj = value as Record<string, unknown>;
+    // Two shapes @medplum/core's structure check lets through, which would reach the search index as garbage: an
+    // empty object (R4 json.html: objects are never empty), and an object where a primitive belongs (code: {...}).
+    if (isEmptyObject(obj)) {
+      this.out.push(issue('error', 'structure', `${path}: an element cannot be an empty object; leave it out when it has no value`, path));
+      return;
+    }
+    if (field && isPrimitiveType(field.type) && key.charCodeAt(0) !== 95 /* _ */) {
+      this.out.push(issue('error', 'structure', `${path}: ${field.element} is a ${primitiveName(field.type)}, not an object`, path));
+      return;
+    }
     if (typeof obj.resourceType === 'string' && (key === 'contained' || key === 'resource' || field?.type === 'Resource')) {
       this.walkNested(obj as unknown as Resource, key, path, frame);
       return;
@@ -146,6 +156,27 @@ export class Walker {
       this.out.push(issue('error', 'invariant', `${where}: contained resource "${id}" is not referenced from the rest of the resource (dom-3); reference it as "#${id}" or do not contain it`, where));
     });
   }
+}
+
+const PRIMITIVES = new Set([
+  'boolean', 'integer', 'string', 'decimal', 'uri', 'url', 'canonical', 'base64Binary', 'instant', 'date', 'dateTime', 'time',
+  'code', 'oid', 'id', 'markdown', 'unsignedInt', 'positiveInt', 'uuid', 'xhtml',
+]);
+const SYSTEM_TYPE = 'http://hl7.org/fhirpath/System.';
+
+/** R4 primitive datatypes, and the FHIRPath system types the definitions give `id` and `Extension.url`. */
+function isPrimitiveType(type: string): boolean {
+  return PRIMITIVES.has(type) || type.startsWith(SYSTEM_TYPE);
+}
+
+function primitiveName(type: string): string {
+  return type.startsWith(SYSTEM_TYPE) ? type.slice(SYSTEM_TYPE.length).toLowerCase() : type;
+}
+
+function isEmptyObject(obj: Record<string, unknown>): boolean {
+  if (Array.isArray(obj)) return false;
+  for (const _key in obj) return false;
+  return true;
 }
 
 function containedIds(contained: unknown): Set<string> {

@@ -19,6 +19,9 @@ const CASES: Array<[string, Record<string, unknown>, string]> = [
   ['a number where an object belongs', { resourceType: 'Patient', name: [1] }, 'Patient.name[0]'],
   ['a boolean where a resource belongs', { resourceType: 'Patient', contained: [true] }, 'Patient.contained[0]'],
   ['a null among the profiles', { resourceType: 'Patient', meta: { profile: [null, 'http://example.org/StructureDefinition/x'] } }, 'Patient.meta.profile[0]'],
+  ['an empty object for a code', { resourceType: 'Observation', status: 'final', code: { coding: [{ system: 'http://loinc.org', code: {} }] } }, 'Observation.code.coding[0].code'],
+  ['an empty object where an array belongs', { resourceType: 'Observation', status: 'final', code: { coding: {} } }, 'Observation.code.coding'],
+  ['an object where a primitive belongs', { resourceType: 'Patient', birthDate: { year: 1950 } }, 'Patient.birthDate'],
   ['a Bundle with a null entry', { resourceType: 'Bundle', type: 'batch', entry: [null, { request: { method: 'GET', url: 'Patient' } }] }, 'Bundle.entry[0]'],
 ];
 
