@@ -25,6 +25,8 @@ const SESSION: Spec[] = [
   ['billing-session-cap', 'error', 'Units of 97116 above the policy\'s per-session cap are justified', 'Procedure.extension', 'DOMAIN-97116 §A; payer policy', DOMAIN, 'Add the justification extension saying why more units were medically necessary, or correct the minutes.'],
   ['billing-ptp-not-separately-payable', 'error', 'A column-2 code of an NCCI PTP pair is billed only with distinct-service documentation', 'Procedure.extension', 'DOMAIN-97116 §B; NCCI PTP edits', DOMAIN, 'Document the distinct-service extension when the services were separate, or drop the line.'],
   ['billing-kx-year-unknown', 'warning', 'The KX threshold of the year of service is known', 'Claim.item.modifier', 'SSA §1833(g); BBA 2018 §50202', DOMAIN, 'Check the patient\'s therapy amounts for the year by hand and add KX if it applies.'],
+  ['billing-no-diagnosis', 'error', 'The session has an ICD-10-CM diagnosis for the claim', 'Encounter.diagnosis', 'DOMAIN-97116 §C.2, §D; 837P HI segment', X12, 'Code the Encounter\'s diagnoses (or the procedures\' reasonReference Conditions) in ICD-10-CM.'],
+  ['billing-diagnosis-not-icd10', 'warning', 'Every diagnosis of the session is coded in ICD-10-CM', 'Condition.code', 'DOMAIN-97116 §D; 837P HI segment', X12, 'Add the ICD-10-CM code to the Condition; until then it is left off the claim.'],
   ['billing-other', 'error', 'Another billing problem', 'Encounter', 'src/billing', DOMAIN, 'Read the finding\'s detail.'],
 ];
 

@@ -11,7 +11,7 @@ import { fromCents, type FeeSchedule } from './fee-schedule.js';
 import { hasErrorFindings, type BillingFinding, type OpenFinding } from './findings.js';
 import { computeLines, finding, type BillingLine, type PriorAllowedLine } from './lines.js';
 import type { BillingPolicy } from './policy.js';
-import { scrubClaim } from './scrubber.js';
+import { ICD10CM_PATTERN, scrubClaim } from './scrubber.js';
 import { readCondition, type DiagnosisFact, type SessionFacts } from './session.js';
 import type { PtpPair } from './types.js';
 
@@ -51,7 +51,17 @@ export function buildBilling(facts: SessionFacts, policy: BillingPolicy, fees: F
     return { claim: null, chargeItems: [], findings: cancelled ? [] : findings };
   }
   const careTeam = buildCareTeam(facts, lines);
-  const diagnoses = claimDiagnoses(facts, lines);
+  const { diagnoses, uncoded } = claimDiagnoses(facts, lines);
+  if (!cancelled) {
+    for (const d of uncoded) {
+      const what = d.coding?.code ? `is coded ${d.coding.code} (${d.coding.system ?? 'no system'}), not a well-formed ICD-10-CM code` : 'has no code';
+      findings.push(finding('billing-diagnosis-not-icd10', 'warning', `${d.conditionRef} ${what}: it is left off the claim (837P HI takes ICD-10-CM only). Add its ICD-10-CM code to put it on the claim.`, 'Condition.code', [d.conditionRef, facts.encounterRef], 'DOMAIN-97116 §D; 837P HI segment'));
+    }
+  }
+  if (diagnoses.length === 0) {
+    if (!cancelled) findings.push(finding('billing-no-diagnosis', 'error', 'No diagnosis of the session is coded in ICD-10-CM: no claim can be built. Code the Encounter\'s diagnoses (or the procedures\' reasonReference Conditions) in ICD-10-CM.', 'Encounter.diagnosis', [facts.encounterRef], 'DOMAIN-97116 §C.2, §D'));
+    return { claim: null, chargeItems: [], findings: cancelled ? [] : findings };
+  }
   const pos = facts.placeOfService ?? policy.defaultPlaceOfService;
   const items = lines.map((line, i) => claimItem(line, i, careTeam, diagnoses, pos, facts.encounterRef, fees.currency));
   const dates = lines.map((l) => l.date).sort();
@@ -89,24 +99,25 @@ export function buildBilling(facts: SessionFacts, policy: BillingPolicy, fees: F
  * the Encounter does not list. A line points at its procedures' reasonReference conditions, else at the
  * Encounter's diagnoses by rank (guide §3); at most 4 pointers (837P SV107).
  */
-function claimDiagnoses(facts: SessionFacts, lines: readonly BillingLine[]): DiagnosisFact[] {
+function claimDiagnoses(facts: SessionFacts, lines: readonly BillingLine[]): { diagnoses: DiagnosisFact[]; uncoded: DiagnosisFact[] } {
   const list = [...facts.diagnoses];
   for (const ref of lines.flatMap((l) => l.services.flatMap((s) => s.reasonRefs))) {
     if (!list.some((d) => d.conditionRef === ref)) list.push(readCondition(ref, facts.resolve));
   }
-  return list;
+  // Only ICD-10-CM codes go on a professional claim (837P HI; the TherapyClaim profile, stride-claim-2).
+  const coded = (d: DiagnosisFact) => d.coding?.system === SYSTEMS.icd10cm && !!d.coding.code && ICD10CM_PATTERN.test(d.coding.code);
+  return { diagnoses: list.filter(coded), uncoded: list.filter((d) => !coded(d)) };
 }
 
+/** A line's pointers: its procedures' reasonReference diagnoses on the claim, else the claim's first four by rank. */
 function linePointers(line: BillingLine, diagnoses: readonly DiagnosisFact[]): number[] {
   const reasons = [...new Set(line.services.flatMap((s) => s.reasonRefs))];
-  const refs = reasons.length > 0 ? reasons : diagnoses.map((d) => d.conditionRef);
-  return refs.map((ref) => diagnoses.findIndex((d) => d.conditionRef === ref) + 1).filter((seq) => seq > 0).slice(0, 4);
+  const own = reasons.map((ref) => diagnoses.findIndex((d) => d.conditionRef === ref) + 1).filter((seq) => seq > 0);
+  return (own.length > 0 ? own : diagnoses.map((_d, i) => i + 1)).slice(0, 4);
 }
 
 function toClaimDiagnosis(d: DiagnosisFact, i: number): ClaimDiagnosis {
-  return d.coding
-    ? { sequence: i + 1, diagnosisCodeableConcept: { coding: [d.coding] } }
-    : { sequence: i + 1, diagnosisReference: { reference: d.conditionRef } };
+  return { sequence: i + 1, diagnosisCodeableConcept: { coding: [d.coding as NonNullable<DiagnosisFact['coding']>] } };
 }
 
 function claimItem(line: BillingLine, index: number, careTeam: readonly CareTeamMember[], diagnoses: readonly DiagnosisFact[], pos: string, encounterRef: string, currency: string): ClaimItem {

@@ -213,4 +213,29 @@ describeEachEngine('billing bot', (engine) => {
     const [rebilled] = await claimsOf(first.keys.encounter);
     expect(lines(rebilled!).map(([code, modifiers]) => `${code} ${modifiers}`)).toEqual(['97116 GP 59 KX', '97110 GP CQ KX', '97530 GP KX']);
   });
+
+  it('a diagnosis coded only in SNOMED CT stays off the claim with a warning; the lines point at the ICD-10-CM one', async () => {
+    const snomed = { coding: [{ system: 'http://snomed.info/sct', code: '429249008', display: 'Presence of right artificial hip joint' }] };
+    const { keys } = await postSession(s.baseUrl, sessionBundle((p) => (p.hipDx.code = snomed)));
+    const [claim] = await claimsOf(keys.encounter);
+    expect(claim!.status).toBe('active');
+    expect(claim!.diagnosis?.map((d) => d.diagnosisCodeableConcept?.coding?.[0]?.code)).toEqual(['R26.89']);
+    expect(claim!.item?.map((i) => i.diagnosisSequence)).toEqual([[1], [1], [1]]);
+    expect(lines(claim!)).toEqual(EXAMPLE_LINES);
+    expect(await billingFindings(keys)).toEqual(['billing-diagnosis-not-icd10@encounter']);
+  });
+
+  it('a session with no ICD-10-CM diagnosis at all gets no Claim and a finding saying why (not a bot failure)', async () => {
+    const snomed = { coding: [{ system: 'http://snomed.info/sct', code: '22325002', display: 'Abnormal gait' }] };
+    const reply = await fhir<Bundle>(s.baseUrl, 'POST', '', sessionBundle((p) => {
+      p.gaitDx.code = snomed;
+      p.hipDx.code = { text: 'right hip replacement' };
+    }));
+    expect(reply.status).toBe(200);
+    const texts = (reply.body.entry ?? []).flatMap((e) => ((e.response?.outcome as OperationOutcome | undefined)?.issue ?? []).map((i) => i.details?.text ?? ''));
+    expect(texts.some((t) => /Bot billing failed/.test(t)), texts.join('\n')).toBe(false);
+    expect(texts.some((t) => /billing-no-diagnosis.*No diagnosis of the session is coded in ICD-10-CM/.test(t)), texts.join('\n')).toBe(true);
+    const encounter = reply.body.entry!.find((e) => e.response?.location?.startsWith('Encounter/'))!.response!.location!.split('/_history')[0]!;
+    expect(await claimsOf(encounter)).toEqual([]);
+  });
 });
