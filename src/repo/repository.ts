@@ -8,7 +8,7 @@ import type { Queryer, ResourceRow, Store } from '../storage/store.js';
 import type { Indexer, Searcher, SearchQuery, SearchResult } from '../search/types.js';
 import { assertValid, type Validator } from '../validation/validator.js';
 import { conflict, gone, notFound, preconditionFailed } from '../fhir/outcomes.js';
-import { assertValidId, newId, nextTimestamp, stamp } from './meta.js';
+import { assertValidId, isValidId, newId, nextTimestamp, stamp } from './meta.js';
 import { insertCurrent, insertHistory, selectCurrent, selectVersion, updateCurrent } from './queries.js';
 
 export interface RepositoryDeps {
@@ -103,6 +103,8 @@ export class Repository {
   }
 
   async readCurrent(type: string, id: string): Promise<StoredResource | undefined> {
+    // No resource has an id outside R4's pattern; a URL's `a%00b` must not reach the database (PostgreSQL refuses NUL).
+    if (!isValidId(id)) return undefined;
     const row = await this.db.get<ResourceRow>(selectCurrent(type, id));
     return row ? toStored(row) : undefined;
   }
@@ -121,6 +123,7 @@ export class Repository {
   }
 
   async vread(type: string, id: string, versionId: number): Promise<StoredResource> {
+    if (!isValidId(id)) throw new OperationOutcomeError(notFound(`${type}/${id}/_history/${versionId} not found`));
     const row = await this.db.get<ResourceRow>(selectVersion(type, id, versionId));
     if (!row) throw new OperationOutcomeError(notFound(`${type}/${id}/_history/${versionId} not found`));
     const stored = toStored(row);
@@ -182,6 +185,7 @@ export class Repository {
   }
 
   private async lockCurrent(type: string, id: string): Promise<StoredResource | undefined> {
+    if (!isValidId(id)) return undefined;
     const row = await this.db.get<ResourceRow>(selectCurrent(type, id, this.deps.store.dialect));
     return row ? toStored(row) : undefined;
   }

@@ -28,6 +28,7 @@ export function createSearcher(): Searcher {
 }
 
 async function search(db: Queryer, query: SearchQuery): Promise<SearchResult> {
+  refuseNul(query.params);
   const types = query.types?.length ? [...query.types] : [query.resourceType];
   const issues: OperationOutcomeIssue[] = [];
   const planner = new Planner({ baseUrl: query.baseUrl });
@@ -43,6 +44,18 @@ async function search(db: Queryer, query: SearchQuery): Promise<SearchResult> {
   result.total = await countTotal(db, filter, query, cursor, page);
   result.included = await loadIncludes(db, includes, page.rows);
   return result;
+}
+
+/**
+ * No FHIR string holds U+0000 (R4 datatypes.html#string), and PostgreSQL refuses it in any text parameter: a search
+ * value with one (`%00` in the URL) is the client's mistake, said as a 400 before any SQL, on both engines.
+ */
+function refuseNul(params: Record<string, string[]>): void {
+  for (const [name, values] of Object.entries(params)) {
+    if (name.includes('\u0000') || values.some((v) => v.includes('\u0000'))) {
+      throw new OperationOutcomeError(badRequest(`Search parameter ${JSON.stringify(name.replaceAll('\u0000', '%00'))}: a NUL character (%00) cannot be in a search parameter or value`, name.replaceAll('\u0000', '')));
+    }
+  }
 }
 
 function conditionsByType(types: string[], query: SearchQuery, issues: OperationOutcomeIssue[]): Condition[][] {

@@ -120,6 +120,23 @@ describeEachEngine('errors', (engine) => {
     expectOutcome(await fhir(s.baseUrl, 'GET', '_history?_at=2026'), 400, /_at is not supported/);
   });
 
+  it('a NUL character (%00) in a search value, an id or a batch entry is a 4xx naming it (PostgreSQL refuses NUL)', async () => {
+    expectOutcome(await fhir(s.baseUrl, 'GET', 'Patient?name=a%00b'), 400, /NUL character/);
+    expectOutcome(await fhir(s.baseUrl, 'GET', 'Patient?_id=%00'), 400, /NUL character/);
+    expectOutcome(await fhir(s.baseUrl, 'GET', '?_type=Patient&a%00=1'), 400, /NUL character/);
+    expectOutcome(await fhir(s.baseUrl, 'GET', 'Patient?_cursor=%00'), 400, /NUL character/);
+    expectOutcome(await fhir(s.baseUrl, 'GET', 'Patient/a%00b'), 404);
+    expectOutcome(await fhir(s.baseUrl, 'GET', 'Patient/a%00b/_history/1'), 404);
+    expectOutcome(await fhir(s.baseUrl, 'POST', 'Patient', { resourceType: 'Patient' }, { 'If-None-Exist': 'name=a%00b' }), 400, /NUL character/);
+    const batch = await fhir(s.baseUrl, 'POST', '', {
+      resourceType: 'Bundle',
+      type: 'batch',
+      entry: [{ request: { method: 'GET', url: 'Patient?name=a%00' } }, { request: { method: 'GET', url: 'Patient/a%00' } }, { request: { method: 'DELETE', url: 'Patient?name=%00' } }],
+    });
+    expect(batch.status).toBe(200);
+    expect(batch.body.entry.map((e: any) => e.response.status)).toEqual(['400', '404', '400']);
+  });
+
   it('random junk (methods, paths, parameters, headers, bodies) never produces a 5xx', async () => {
     await fc.assert(
       fc.asyncProperty(junkRequest(), async ({ method, path, body, headers }) => {
@@ -138,13 +155,24 @@ function junkRequest() {
     fc.string({ maxLength: 8 }).map(encodeURIComponent),
   );
   const name = fc.constantFrom('_count', '_offset', '_since', '_snapshot', '_summary', '_elements', '_format', '_pretty', '_sort', '_id', 'name', 'identifier', '_include', 'bogus', '_total');
-  const value = fc.oneof(fc.constantFrom('', '0', '-1', 'abc', 'true', 'count', 'xml', '2020', 'ge2020-01-01', 'NaN', '1e5', '99999999999999999999', '*', 'a|b'), fc.string({ maxLength: 10 }));
+  const value = fc.oneof(fc.constantFrom('', '0', '-1', 'abc', 'true', 'count', 'xml', '2020', 'ge2020-01-01', 'NaN', '1e5', '99999999999999999999', '*', 'a|b', 'a\u0000b'), fc.string({ maxLength: 10 }));
   const query = fc.array(fc.tuple(name, value), { maxLength: 3 }).map((q) => q.map(([k, v]) => `${k}=${encodeURIComponent(v)}`).join('&'));
   const body = fc.oneof(
     fc.constant(undefined),
     fc.json({ maxDepth: 3 }),
     fc.string({ maxLength: 40 }),
-    fc.constantFrom('{"resourceType":"Patient","id":5}', '{"resourceType":"Patient"}', '[{"op":"add","path":"/active","value":true}]', 'null', '{}'),
+    fc.constantFrom(
+      '{"resourceType":"Patient","id":5}',
+      '{"resourceType":"Patient"}',
+      '[{"op":"add","path":"/active","value":true}]',
+      'null',
+      '{}',
+      // Shapes that once reached the validator's own rules or the search index and crashed them (found by fuzzing).
+      '{"resourceType":"Bundle","type":"batch","entry":[{},null,1]}',
+      '{"resourceType":"Patient","meta":{"profile":[null]}}',
+      '{"resourceType":"Observation","status":"final","code":{"coding":[{"system":"http://loinc.org","code":{}}]}}',
+      '{"resourceType":"Patient","name":[1],"gender":{}}',
+    ),
   );
   const token = (samples: string[]) => fc.oneof(fc.constantFrom(...samples), fc.stringMatching(/^[\x20-\x7e]{0,8}$/));
   const headers = fc.record(
