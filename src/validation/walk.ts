@@ -84,6 +84,15 @@ export class Walker {
 
   private walkValue(value: unknown, key: string, field: FieldPlan | undefined, path: string, frame: Frame, parent: TypePlan | undefined): void {
     if (typeof value === 'string') {
+      // R4 json.html: a string is never empty; and a string cannot stand for an object (identifier: "123").
+      if (value === '') {
+        this.out.push(issue('error', 'structure', `${path}: an empty string is not a value; leave the element out when it has none`, path));
+        return;
+      }
+      if (field && (field.type === 'Resource' || this.deps.plans.planFor(field.type))) {
+        this.out.push(issue('error', 'structure', `${path}: a string is not a ${field.type}: ${field.element} takes an object`, path));
+        return;
+      }
       if (value.charCodeAt(0) === 35 /* # */) frame.hashes.add(value);
       if (field?.checks.length) this.runChecks(field, value, path, frame);
       return;

@@ -22,6 +22,8 @@ const CASES: Array<[string, Record<string, unknown>, string]> = [
   ['an empty object for a code', { resourceType: 'Observation', status: 'final', code: { coding: [{ system: 'http://loinc.org', code: {} }] } }, 'Observation.code.coding[0].code'],
   ['an empty object where an array belongs', { resourceType: 'Observation', status: 'final', code: { coding: {} } }, 'Observation.code.coding'],
   ['an object where a primitive belongs', { resourceType: 'Patient', birthDate: { year: 1950 } }, 'Patient.birthDate'],
+  ['an empty string', { resourceType: 'Practitioner', name: [{ family: '' }] }, 'Practitioner.name[0].family'],
+  ['a string where an object belongs', { resourceType: 'Observation', status: 'final', code: { text: 'gait speed' }, subject: 'Patient/1' }, 'Observation.subject'],
   ['a Bundle with a null entry', { resourceType: 'Bundle', type: 'batch', entry: [null, { request: { method: 'GET', url: 'Patient' } }] }, 'Bundle.entry[0]'],
 ];
 
