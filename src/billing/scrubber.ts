@@ -29,7 +29,8 @@ export function scrubClaim(claim: Claim, ctx: ScrubContext): BillingFinding[] {
 }
 
 function npiOf(resource: { identifier?: { system?: string; value?: string }[] } | null): string | undefined {
-  return resource?.identifier?.find((i) => i.system === SYSTEMS.npi)?.value;
+  // Defensive: a resource stored before validation refused `identifier: ""` can still be read.
+  return Array.isArray(resource?.identifier) ? resource.identifier.find((i) => i?.system === SYSTEMS.npi)?.value : undefined;
 }
 
 function npiProblem(npi: string | undefined): string | null {
