@@ -22,3 +22,22 @@ export function requireResource(body: unknown, expectedType?: string): Resource 
   }
   return body as Resource;
 }
+
+/**
+ * Deepest JSON nesting (objects and arrays) accepted. A transaction Bundle holding a deeply nested Questionnaire
+ * stays far below it; thousands of levels would exhaust the stack of every recursive walk behind the parser
+ * (validation, JSON.stringify) and turn client input into a 500.
+ */
+export const MAX_JSON_DEPTH = 100;
+
+/** Whether parsed JSON nests objects and arrays more than `room` levels; stops as soon as it does. */
+export function nestsDeeper(value: unknown, room: number): boolean {
+  if (typeof value !== 'object' || value === null) return false;
+  if (room === 0) return true;
+  if (Array.isArray(value)) {
+    for (const item of value) if (nestsDeeper(item, room - 1)) return true;
+    return false;
+  }
+  for (const key in value) if (nestsDeeper((value as Record<string, unknown>)[key], room - 1)) return true;
+  return false;
+}

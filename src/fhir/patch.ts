@@ -4,14 +4,15 @@ import type { Binary, Resource } from '@medplum/fhirtypes';
 import jsonpatch, { type Operation } from 'fast-json-patch';
 import type { FhirHandler } from './types.js';
 import type { Repository, WriteResult } from '../repo/repository.js';
-import { badRequest, notFound, preconditionFailed, unprocessable, unsupportedMediaType } from './outcomes.js';
+import { badRequest, notFound, preconditionFailed, tooLarge, unprocessable, unsupportedMediaType } from './outcomes.js';
+import { MAX_JSON_DEPTH, nestsDeeper } from './body.js';
 import { ifMatchVersion, requireCriteria } from './update.js';
 import { writeResponse } from './write-response.js';
 import { findMatches, readable } from '../repo/conditional.js';
 
 export const patch: FhirHandler = async (req, ctx, { type, id }) => {
   const operations = parsePatchBody(req.body, req.headers.contentType);
-  const result = await applyPatch(ctx.repo, type, id, operations, ifMatchVersion(req));
+  const result = await applyPatch(ctx.repo, type, id, operations, ifMatchVersion(req), ctx.config.bodyLimit);
   return writeResponse(req, ctx, result, 200, `Patched ${type}/${id} (version ${result.stored.versionId})`);
 };
 
@@ -22,7 +23,7 @@ export const conditionalPatch: FhirHandler = async (req, ctx, { type }) => {
     const matches = await findMatches(tx, type, criteria);
     if (matches.length === 0) throw new OperationOutcomeError(notFound(`Conditional patch "${readable(criteria)}" matches no ${type}`));
     if (matches.length > 1) throw new OperationOutcomeError(preconditionFailed(`Conditional patch "${readable(criteria)}" matches more than one ${type}`));
-    return applyPatch(tx, type, matches[0].id, operations, ifMatchVersion(req));
+    return applyPatch(tx, type, matches[0].id, operations, ifMatchVersion(req), ctx.config.bodyLimit);
   });
   return writeResponse(req, ctx, result, 200, `Patched ${type}/${result.stored.id} (version ${result.stored.versionId})`);
 };
@@ -46,6 +47,13 @@ export function parsePatchBody(body: unknown, contentType: string | undefined): 
   if (!Array.isArray(doc)) throw new OperationOutcomeError(badRequest('A JSON Patch document is an array of operations'));
   const error = jsonpatch.validate(doc as Operation[]);
   if (error) throw new OperationOutcomeError(badRequest(`Invalid JSON Patch operation ${error.index ?? ''}: ${error.message.split('\n')[0]}`));
+  // RFC 6902 §4.4: "from" must not be a proper prefix of "path" (fast-json-patch does not check it, and moving the
+  // whole document into one of its own members made a cyclic resource that crashed validation).
+  (doc as Operation[]).forEach((op, i) => {
+    if (op.op === 'move' && op.path !== op.from && (op.from === '' || op.path.startsWith(`${op.from}/`))) {
+      throw new OperationOutcomeError(badRequest(`Invalid JSON Patch operation ${i}: cannot move "${op.from}" into its own member "${op.path}" (RFC 6902 §4.4)`));
+    }
+  });
   return doc as Operation[];
 }
 
@@ -53,15 +61,16 @@ function isBinary(body: unknown): body is Binary {
   return typeof body === 'object' && body !== null && (body as Resource).resourceType === 'Binary';
 }
 
-async function applyPatch(repo: Repository, type: string, id: string, operations: Operation[], ifMatch?: number | '*'): Promise<WriteResult> {
+async function applyPatch(repo: Repository, type: string, id: string, operations: Operation[], ifMatch: number | '*' | undefined, sizeLimit: number): Promise<WriteResult> {
   return repo.transaction(async (tx) => {
     const current = await tx.readForUpdate(type, id);
     // The patch is applied to the version read here: the update must still find that version current.
     const version = ifMatch === undefined || ifMatch === '*' ? current.versionId : ifMatch;
     let patched: Resource;
     try {
-      patched = jsonpatch.applyPatch(JSON.parse(current.json), operations, true, false).newDocument as Resource;
+      patched = applyOperations(JSON.parse(current.json), operations, sizeLimit) as Resource;
     } catch (err) {
+      if (err instanceof OperationOutcomeError) throw err;
       throw new OperationOutcomeError(unprocessable(`The patch cannot be applied to ${type}/${id}: ${(err as Error).message.split('\n')[0]}`));
     }
     if (!patched || patched.resourceType !== type || patched.id !== id) {
@@ -69,4 +78,28 @@ async function applyPatch(repo: Repository, type: string, id: string, operations
     }
     return tx.update(patched, { ifMatch: version });
   });
+}
+
+/**
+ * Applies the operations one by one. A `copy` can double the document (copy "" into a member, again and again) and
+ * `add`s can nest values ever deeper: after each copy, and at the end, the result may not outgrow what a client could
+ * PUT (the body limit) nor nest deeper than a body may, or a few hundred bytes of patch would exhaust the server's
+ * memory or stack.
+ */
+function applyOperations(document: unknown, operations: readonly Operation[], sizeLimit: number): unknown {
+  let doc = document;
+  const check = (i: number) => {
+    if (nestsDeeper(doc, MAX_JSON_DEPTH)) {
+      throw new OperationOutcomeError(badRequest(`JSON Patch operation ${i} makes the resource nest more than ${MAX_JSON_DEPTH} levels deep`));
+    }
+    if (JSON.stringify(doc).length > sizeLimit) {
+      throw new OperationOutcomeError(tooLarge(`JSON Patch operation ${i} makes the resource larger than this server's limit of ${sizeLimit} bytes`));
+    }
+  };
+  operations.forEach((operation, i) => {
+    doc = jsonpatch.applyOperation(doc, operation, true, true, true, i).newDocument;
+    if (operation.op === 'copy') check(i);
+  });
+  if (operations.length > 0 && operations[operations.length - 1].op !== 'copy') check(operations.length - 1);
+  return doc;
 }

@@ -3,16 +3,12 @@ import type { Request } from 'express';
 import { OperationOutcomeError } from '@medplum/core';
 import type { FhirRequest, HttpMethod } from '../fhir/types.js';
 import { badRequest, notAcceptable, unsupportedMediaType } from '../fhir/outcomes.js';
+import { MAX_JSON_DEPTH, nestsDeeper } from '../fhir/body.js';
 
 const JSON_TYPES = ['application/fhir+json', 'application/json', 'application/json-patch+json', 'text/json'];
 const FORM = 'application/x-www-form-urlencoded';
 const FORMAT_OK = /^(json|application\/(fhir\+)?json|text\/json)(;.*)?$/i;
-/**
- * Deepest JSON nesting (objects and arrays) accepted. A transaction Bundle holding a deeply nested Questionnaire
- * stays far below it; thousands of levels would exhaust the stack of every recursive walk behind the parser
- * (validation, JSON.stringify) and turn client input into a 500.
- */
-export const MAX_JSON_DEPTH = 100;
+export { MAX_JSON_DEPTH } from '../fhir/body.js';
 
 /** `basePath` (e.g. /fhir) is stripped from the URL to give the FHIR path. */
 export function toFhirRequest(req: Request, basePath: string): FhirRequest {
@@ -77,16 +73,4 @@ function parseBody(req: Request, contentType: string | undefined): unknown {
     throw new OperationOutcomeError(badRequest(`The body nests objects and arrays more than ${MAX_JSON_DEPTH} levels deep`));
   }
   return value;
-}
-
-/** Whether parsed JSON nests objects and arrays more than `room` levels; stops as soon as it does. */
-export function nestsDeeper(value: unknown, room: number): boolean {
-  if (typeof value !== 'object' || value === null) return false;
-  if (room === 0) return true;
-  if (Array.isArray(value)) {
-    for (const item of value) if (nestsDeeper(item, room - 1)) return true;
-    return false;
-  }
-  for (const key in value) if (nestsDeeper((value as Record<string, unknown>)[key], room - 1)) return true;
-  return false;
 }

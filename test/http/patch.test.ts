@@ -42,6 +42,37 @@ describeEachEngine('patch', (engine) => {
     expect((await fhir(s.baseUrl, 'PATCH', 'Patient/pp', [{ op: 'replace', path: '/id', value: 'other' }], JSON_PATCH)).status).toBe(400);
   });
 
+  it('moving the document, or a member, into one of its own members is 400 (RFC 6902 §4.4) and changes nothing', async () => {
+    const before = (await fhir(s.baseUrl, 'GET', 'Patient/pp')).body.meta.versionId;
+    for (const from of ['', '/name']) {
+      const r = await fhir(s.baseUrl, 'PATCH', 'Patient/pp', [{ op: 'move', from, path: `${from}/meta` }], JSON_PATCH);
+      expect(r.status, JSON.stringify(r.body)).toBe(400);
+      expect(r.body.issue[0].details.text).toMatch(/cannot move .* into its own member/);
+    }
+    expect((await fhir(s.baseUrl, 'GET', 'Patient/pp')).body.meta.versionId).toBe(before);
+  });
+
+  it('a patch whose copies double the resource is refused before it exhausts the server (depth 400, size 413)', async () => {
+    const before = (await fhir(s.baseUrl, 'GET', 'Patient/pp')).body.meta.versionId;
+    // Each value nests 90 levels (the body stays under 100); the second goes in at the bottom of the first.
+    const nest = (n: number): unknown => (n === 0 ? 'leaf' : { x: nest(n - 1) });
+    const deeper = [
+      { op: 'add', path: '/contained', value: nest(90) },
+      { op: 'add', path: `/contained${'/x'.repeat(89)}`, value: nest(90) },
+    ];
+    const deep = await fhir(s.baseUrl, 'PATCH', 'Patient/pp', deeper, JSON_PATCH);
+    expect(deep.status, JSON.stringify(deep.body)).toBe(400);
+    expect(deep.body.issue[0].details.text).toMatch(/nest more than 100 levels/);
+    await fhir(s.baseUrl, 'PATCH', 'Patient/pp', [{ op: 'add', path: '/name', value: [{ family: 'Diaz', given: ['A'.repeat(200)] }] }], JSON_PATCH);
+    const wider = Array.from({ length: 60 }, () => ({ op: 'copy', from: '/name', path: '/name/-' }));
+    const wide = await fhir(s.baseUrl, 'PATCH', 'Patient/pp', wider, JSON_PATCH);
+    expect(wide.status, JSON.stringify(wide.body)).toBe(413);
+    expect(wide.body.issue[0].details.text).toMatch(/larger than this server's limit/);
+    const after = (await fhir(s.baseUrl, 'GET', 'Patient/pp')).body;
+    expect(Number(after.meta.versionId)).toBe(Number(before) + 1);
+    expect(after.name).toHaveLength(1);
+  });
+
   it('honours If-Match, needs the JSON Patch media type, and 404s a missing resource', async () => {
     const stale = await fhir(s.baseUrl, 'PATCH', 'Patient/pp', [{ op: 'add', path: '/active', value: true }], { ...JSON_PATCH, 'if-match': 'W/"1"' });
     expect(stale.status).toBe(412);
