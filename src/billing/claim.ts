@@ -50,7 +50,19 @@ export function buildBilling(facts: SessionFacts, policy: BillingPolicy, fees: F
     if (!facts.patientRef) findings.push(finding('billing-no-patient', 'error', 'Encounter.subject names no patient: no claim can be built.', 'Encounter.subject', [facts.encounterRef], 'Stride guide §2'));
     return { claim: null, chargeItems: [], findings: cancelled ? [] : findings };
   }
+  // A Claim needs a line and a rendering provider (TherapyClaim: item 1..*, careTeam with role primary); without
+  // them none is built (an earlier one is cancelled) and a finding says why, instead of a Claim the profile refuses.
+  if (lines.length === 0) {
+    if (!cancelled && !hasErrorFindings(findings)) {
+      findings.push(finding('billing-nothing-to-bill', 'warning', 'The session has no completed service with a therapy code and minutes that earn units: there is nothing to bill.', 'Procedure', [facts.encounterRef], 'issue 7 §1'));
+    }
+    return { claim: null, chargeItems: [], findings: cancelled ? [] : findings };
+  }
   const careTeam = buildCareTeam(facts, lines);
+  if (!careTeam.some((m) => m.role === 'primary')) {
+    if (!cancelled) findings.push(finding('billing-no-rendering-provider', 'error', 'No therapist performed or supervised the session (Procedure.performer, Encounter.participant): the claim has no rendering provider. Record who performed the services.', 'Procedure.performer', [facts.encounterRef], 'Stride guide decision 7; 837P loop 2310B'));
+    return { claim: null, chargeItems: [], findings: cancelled ? [] : findings };
+  }
   const { diagnoses, uncoded } = claimDiagnoses(facts, lines);
   if (!cancelled) {
     for (const d of uncoded) {

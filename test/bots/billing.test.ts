@@ -238,4 +238,32 @@ describeEachEngine('billing bot', (engine) => {
     const encounter = reply.body.entry!.find((e) => e.response?.location?.startsWith('Encounter/'))!.response!.location!.split('/_history')[0]!;
     expect(await claimsOf(encounter)).toEqual([]);
   });
+
+  const botFailures = (reply: { body: Bundle }) =>
+    (reply.body.entry ?? []).flatMap((e) => ((e.response?.outcome as OperationOutcome | undefined)?.issue ?? []).map((i) => i.details?.text ?? '')).filter((t) => /Bot billing failed/.test(t));
+
+  it('a finished session without services gets no Claim and billing-nothing-to-bill (not a bot failure)', async () => {
+    const bundle = sessionBundle();
+    bundle.entry = bundle.entry!.filter((e) => e.resource?.resourceType !== 'Procedure');
+    const reply = await fhir<Bundle>(s.baseUrl, 'POST', '', JSON.parse(JSON.stringify(bundle).replace(/"partOf":\[[^\]]*\],?/g, '')));
+    expect(reply.status, reply.text.slice(0, 500)).toBe(200);
+    expect(botFailures(reply)).toEqual([]);
+    const keys = { encounter: reply.body.entry!.find((e) => e.response?.location?.startsWith('Encounter/'))!.response!.location!.split('/_history')[0]!, patient: reply.body.entry!.find((e) => e.response?.location?.startsWith('Patient/'))!.response!.location!.split('/_history')[0]! };
+    expect(await claimsOf(keys.encounter)).toEqual([]);
+    expect(await billingFindings(keys)).toEqual(['billing-nothing-to-bill@encounter']);
+  });
+
+  it('services without a recorded performer or profile go on a draft Claim under the Encounter\'s therapist, never a bot failure', async () => {
+    const { keys, reply } = await postSession(s.baseUrl, sessionBundle((p) => {
+      for (const name of ['gait', 'exercise', 'activities'] as const) {
+        delete p[name].performer;
+        delete p[name].meta;
+      }
+    }));
+    expect(botFailures(reply)).toEqual([]);
+    const [claim] = await claimsOf(keys.encounter);
+    expect(claim!.status).toBe('draft');
+    expect(claim!.careTeam?.map((m) => [m.provider.reference, m.role?.coding?.[0]?.code])).toEqual([[keys.pt, 'primary']]);
+    expect(await billingFindings(keys)).toContain('billing-discipline-unknown@encounter');
+  });
 });
