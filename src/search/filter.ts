@@ -1,11 +1,11 @@
 /**
- * The WHERE of a search and how to count its matches. Before the query, each index condition is sampled: its first
- * FIRST_CAP index rows (a plain indexed SELECT). A condition with fewer is exactly known and, the most selective one,
- * drives the query (Planner.predicates); its sample is also the exact count of a single condition. When every
- * condition has FIRST_CAP rows or more, each is counted up to PROBE_CAP (each only as far as the best so far) and the
- * smallest drives; if none is under PROBE_CAP, none drives, and the engine walks the type in id order checking each
- * row, which finds a first page quickly when matches are common. (An engine would choose this itself from statistics
- * if it had them for each value; SQLite's IN lists give it none.)
+ * The WHERE of a search and how to count its matches. Before the query, each index condition is sampled (token
+ * conditions first): its first FIRST_CAP index rows, by a plain indexed SELECT. A condition with fewer is exactly
+ * known and, the most selective one, drives the query (Planner.predicates); its sample is also the exact count of a
+ * single condition. When every condition has FIRST_CAP rows or more, each is counted up to PROBE_CAP (each only as
+ * far as the best so far) and the smallest drives; if none is under PROBE_CAP, none drives, and the engine walks the
+ * type in id order checking each row, which finds a first page quickly when matches are common. (An engine would
+ * choose this itself from statistics if it had them for each value; SQLite's IN lists give it none.)
  */
 import { join, sql, type Sql } from '../sql/sql.js';
 import type { Queryer } from '../storage/store.js';
@@ -47,6 +47,10 @@ async function chooseDriver(db: Queryer, planner: Planner, compiled: Compiled[])
   if (compiled.some((c) => 'drives' in c && c.drives)) return { driver: -1 };
   const probes = compiled.map((c, i) => ({ i, c, own: !('idColumn' in c && c.idColumn) })).filter((p) => planner.probe(p.c, 1));
   if (probes.length === 0) return {};
+  // Token conditions (codes, identifiers) are sampled first: they are usually the selective ones, and each later
+  // sample reads no further than the best so far, so a patient's thousands of references are not read to 64 when
+  // the code has one match. The choice itself does not depend on the order.
+  probes.sort((a, b) => Number(!isToken(a.c)) - Number(!isToken(b.c)) || a.i - b.i);
   // A first pass reads each condition's first FIRST_CAP index rows (a plain indexed SELECT, cheaper than the
   // aggregate below): a selective condition (an identifier, a patient's one prior-level Observation beside the
   // patient's thousands) is found, and counted exactly, without counting the common ones up to PROBE_CAP.
@@ -55,6 +59,10 @@ async function chooseDriver(db: Queryer, planner: Planner, compiled: Compiled[])
   const best = await probeAll(db, planner, probes, PROBE_CAP);
   if (best.n >= PROBE_CAP) return { driver: -1 };
   return { driver: best.i, total: best.own ? best.d : undefined };
+}
+
+function isToken(c: Compiled): boolean {
+  return 'match' in c && c.match.table === 'token';
 }
 
 interface Probed {
