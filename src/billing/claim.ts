@@ -46,9 +46,11 @@ export function buildBilling(facts: SessionFacts, policy: BillingPolicy, fees: F
     findings.push(finding('billing-session-not-finished', 'error', `The session's Encounter is ${facts.status}, not finished: it is billed once it is finished.`, 'Encounter.status', [facts.encounterRef], 'issue 7 §1'));
   }
   const lines = computed.lines;
+  // No Claim can be built: the findings say why (none for a cancelled session, whose earlier Claim is cancelled).
+  const noClaim = (): BillingResult => ({ claim: null, chargeItems: [], findings: cancelled ? [] : findings });
   if (!facts.coverage || !facts.patientRef || !facts.billingProviderRef) {
     if (!facts.patientRef) findings.push(finding('billing-no-patient', 'error', 'Encounter.subject names no patient: no claim can be built.', 'Encounter.subject', [facts.encounterRef], 'Stride guide §2'));
-    return { claim: null, chargeItems: [], findings: cancelled ? [] : findings };
+    return noClaim();
   }
   // A Claim needs a line and a rendering provider (TherapyClaim: item 1..*, careTeam with role primary); without
   // them none is built (an earlier one is cancelled) and a finding says why, instead of a Claim the profile refuses.
@@ -56,12 +58,12 @@ export function buildBilling(facts: SessionFacts, policy: BillingPolicy, fees: F
     if (!cancelled && !hasErrorFindings(findings)) {
       findings.push(finding('billing-nothing-to-bill', 'warning', 'The session has no completed service with a therapy code and minutes that earn units: there is nothing to bill.', 'Procedure', [facts.encounterRef], 'issue 7 §1'));
     }
-    return { claim: null, chargeItems: [], findings: cancelled ? [] : findings };
+    return noClaim();
   }
   const careTeam = buildCareTeam(facts, lines);
   if (!careTeam.some((m) => m.role === 'primary')) {
     if (!cancelled) findings.push(finding('billing-no-rendering-provider', 'error', 'No therapist performed or supervised the session (Procedure.performer, Encounter.participant): the claim has no rendering provider. Record who performed the services.', 'Procedure.performer', [facts.encounterRef], 'Stride guide decision 7; 837P loop 2310B'));
-    return { claim: null, chargeItems: [], findings: cancelled ? [] : findings };
+    return noClaim();
   }
   const { diagnoses, uncoded } = claimDiagnoses(facts, lines);
   if (!cancelled) {
@@ -72,7 +74,7 @@ export function buildBilling(facts: SessionFacts, policy: BillingPolicy, fees: F
   }
   if (diagnoses.length === 0) {
     if (!cancelled) findings.push(finding('billing-no-diagnosis', 'error', 'No diagnosis of the session is coded in ICD-10-CM: no claim can be built. Code the Encounter\'s diagnoses (or the procedures\' reasonReference Conditions) in ICD-10-CM.', 'Encounter.diagnosis', [facts.encounterRef], 'DOMAIN-97116 §C.2, §D'));
-    return { claim: null, chargeItems: [], findings: cancelled ? [] : findings };
+    return noClaim();
   }
   const pos = facts.placeOfService ?? policy.defaultPlaceOfService;
   const items = lines.map((line, i) => claimItem(line, i, careTeam, diagnoses, pos, facts.encounterRef, fees.currency));

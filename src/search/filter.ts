@@ -45,7 +45,7 @@ function countAll(where: Sql): Sql {
 
 async function chooseDriver(db: Queryer, planner: Planner, compiled: Compiled[]): Promise<{ driver?: number; total?: number }> {
   if (compiled.some((c) => 'drives' in c && c.drives)) return { driver: -1 };
-  const probes = compiled.map((c, i) => ({ i, c, own: !('idColumn' in c && c.idColumn) })).filter((p) => planner.probe(p.c, 1));
+  const probes = compiled.map((c, i) => ({ i, c, own: !('idColumn' in c && c.idColumn) })).filter((p) => isIndexMatch(p.c));
   if (probes.length === 0) return {};
   // Token conditions (codes, identifiers) are sampled first: they are usually the selective ones, and each later
   // sample reads no further than the best so far, so a patient's thousands of references are not read to 64 when
@@ -59,6 +59,11 @@ async function chooseDriver(db: Queryer, planner: Planner, compiled: Compiled[])
   const best = await probeAll(db, planner, probes, PROBE_CAP);
   if (best.n >= PROBE_CAP) return { driver: -1 };
   return { driver: best.i, total: best.own ? best.d : undefined };
+}
+
+/** An index condition that can be sampled and counted (Planner.sample, Planner.probe): a match that is not negated. */
+function isIndexMatch(c: Compiled): boolean {
+  return 'match' in c && !c.match.negate;
 }
 
 function isToken(c: Compiled): boolean {

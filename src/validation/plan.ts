@@ -14,6 +14,8 @@ export interface FieldPlan {
   type: string;
   /** The element path as the StructureDefinition names it (`Observation.value[x]`), for messages. */
   element: string;
+  /** A primitive type (its JSON value is a string, number or boolean); otherwise the value is an object. */
+  primitive: boolean;
   checks: FieldCheck[];
 }
 
@@ -54,7 +56,7 @@ export class Plans {
         if (t.code === 'markdown') checks.push({ kind: 'markdown' });
         if (t.code === 'Reference') checks.push({ kind: 'reference' });
         const jsonKey = key.endsWith('[x]') ? key.slice(0, -3) + t.code[0].toUpperCase() + t.code.slice(1) : key;
-        fields.set(jsonKey, { type: t.code, element: `${schema.path}.${key}`, checks });
+        fields.set(jsonKey, { type: t.code, element: `${schema.path}.${key}`, primitive: isPrimitive(t.code), checks });
       }
     }
     return { type, path: schema.path, fields };

@@ -83,25 +83,19 @@ export class Walker {
   }
 
   private walkValue(value: unknown, key: string, field: FieldPlan | undefined, path: string, frame: Frame, parent: TypePlan | undefined): void {
-    if (typeof value === 'string') {
-      // R4 json.html: a string is never empty; and a string cannot stand for an object (identifier: "123").
-      if (value === '') {
-        this.out.push(issue('error', 'structure', `${path}: an empty string is not a value; leave the element out when it has none`, path));
-        return;
-      }
-      if (field && (field.type === 'Resource' || this.deps.plans.planFor(field.type))) {
-        this.out.push(issue('error', 'structure', `${path}: a string is not a ${field.type}: ${field.element} takes an object`, path));
-        return;
-      }
-      if (value.charCodeAt(0) === 35 /* # */) frame.hashes.add(value);
-      if (field?.checks.length) this.runChecks(field, value, path, frame);
+    if (value === '') {
+      // R4 json.html: a string is never empty.
+      this.out.push(issue('error', 'structure', `${path}: an empty string is not a value; leave the element out when it has none`, path));
       return;
     }
-    if (typeof value === 'number' || typeof value === 'boolean') {
-      // @medplum/core's structure check lets a number or boolean stand where an object belongs (name: [1]).
-      if (field && (field.type === 'Resource' || this.deps.plans.planFor(field.type))) {
-        this.out.push(issue('error', 'structure', `${path}: ${JSON.stringify(value)} is not a ${field.type}: ${field.element} takes an object`, path));
-      }
+    if (value !== null && typeof value !== 'object' && field && !field.primitive) {
+      // @medplum/core's structure check lets a string, number or boolean stand where an object belongs (name: [1]).
+      this.out.push(issue('error', 'structure', `${path}: ${JSON.stringify(value)} is not a ${field.type}: ${field.element} takes an object`, path));
+      return;
+    }
+    if (typeof value === 'string') {
+      if (value.charCodeAt(0) === 35 /* # */) frame.hashes.add(value);
+      if (field?.checks.length) this.runChecks(field, value, path, frame);
       return;
     }
     if (!value || typeof value !== 'object') return;
@@ -112,7 +106,7 @@ export class Walker {
       this.out.push(issue('error', 'structure', `${path}: an element cannot be an empty object; leave it out when it has no value`, path));
       return;
     }
-    if (field && isPrimitiveType(field.type) && key.charCodeAt(0) !== 95 /* _ */) {
+    if (field?.primitive && key.charCodeAt(0) !== 95 /* _ */) {
       this.out.push(issue('error', 'structure', `${path}: ${field.element} is a ${primitiveName(field.type)}, not an object`, path));
       return;
     }
@@ -167,17 +161,9 @@ export class Walker {
   }
 }
 
-const PRIMITIVES = new Set([
-  'boolean', 'integer', 'string', 'decimal', 'uri', 'url', 'canonical', 'base64Binary', 'instant', 'date', 'dateTime', 'time',
-  'code', 'oid', 'id', 'markdown', 'unsignedInt', 'positiveInt', 'uuid', 'xhtml',
-]);
 const SYSTEM_TYPE = 'http://hl7.org/fhirpath/System.';
 
-/** R4 primitive datatypes, and the FHIRPath system types the definitions give `id` and `Extension.url`. */
-function isPrimitiveType(type: string): boolean {
-  return PRIMITIVES.has(type) || type.startsWith(SYSTEM_TYPE);
-}
-
+/** `string` for the FHIRPath system type the definitions give `id` and `Extension.url`. */
 function primitiveName(type: string): string {
   return type.startsWith(SYSTEM_TYPE) ? type.slice(SYSTEM_TYPE.length).toLowerCase() : type;
 }

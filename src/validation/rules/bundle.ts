@@ -15,7 +15,7 @@ const isEntry = (entry: unknown): entry is BundleEntry => typeof entry === 'obje
 export function checkBundle(bundle: Bundle, path: string, out: OperationOutcomeIssue[]): void {
   const entries = Array.isArray(bundle.entry) ? bundle.entry : [];
   entries.forEach((entry, i) => isEntry(entry) && checkFullUrl(entry, `${path}.entry[${i}]`, out));
-  if (bundle.type === 'searchset') checkSearchset(bundle, path, out);
+  if (bundle.type === 'searchset') checkSearchset(bundle, entries, path, out);
   checkInternalReferences(entries, path, out);
 }
 
@@ -36,10 +36,10 @@ function checkFullUrl(entry: BundleEntry, where: string, out: OperationOutcomeIs
   }
 }
 
-function checkSearchset(bundle: Bundle, path: string, out: OperationOutcomeIssue[]): void {
+function checkSearchset(bundle: Bundle, entries: readonly BundleEntry[], path: string, out: OperationOutcomeIssue[]): void {
   const self = (Array.isArray(bundle.link) ? bundle.link : []).find((l) => l?.relation === 'self')?.url;
   const searched = self ? /([A-Z][A-Za-z]+)(?:\/_search)?(?:\?|$)/.exec(self.split('?')[0] + '?')?.[1] : undefined;
-  (Array.isArray(bundle.entry) ? bundle.entry : []).forEach((entry, i) => {
+  entries.forEach((entry, i) => {
     if (!isEntry(entry)) return;
     const r = entry.resource;
     if (!r || entry.search?.mode !== 'match') return;
