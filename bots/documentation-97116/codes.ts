@@ -50,8 +50,8 @@ export const PRIOR_LEVEL_CODES: readonly string[] = ['85070-1', '85071-9'];
 /** Objective outcome measures (ValueSet outcome-measures; DOMAIN §E). */
 export const OUTCOME_MEASURE_CODES: readonly string[] = ['89422-0', '89423-8', '62619-2', '64098-7', '83144-6', '83172-7', '66247-8'];
 
-/** ICD-10-CM code shape: letter, two characters, then optionally a dot and 1-4 characters (e.g. R26.89, Z96.641). */
-export const ICD10CM_PATTERN = '^[A-TV-Z][0-9][0-9AB](\\.[0-9A-TV-Z]{1,4})?$';
+/** ICD-10-CM code shape: letter, two characters, then optionally 1-4 more after a dot (as FHIR writes them: R26.89, Z96.641) or without it. */
+export const ICD10CM_PATTERN = '^[A-TV-Z][0-9][0-9AB](\\.?[0-9A-TV-Z]{1,4})?$';
 
 export const SOURCES = {
   mbpm: 'https://www.cms.gov/Regulations-and-Guidance/Guidance/Manuals/Downloads/bp102c15.pdf',

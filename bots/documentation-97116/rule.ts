@@ -56,10 +56,11 @@ export function fhirPathRule<S extends Subject>(
 ): DocRule<S> {
   const compiled = def.checks.map((c) => ({ ...c, test: compileCondition(c.expression, `rule ${def.id}`) }));
   const { checks: _checks, env, implicated, ...meta } = def;
-  const expression = def.checks.map((c) => c.expression).join('\nand\n');
-  // Documentation is usually complete: one evaluation of all the checks together answers that (each evaluation has a
-  // fixed cost in fhirpath.js); only when it is not true are the checks evaluated one by one to say which failed.
-  const all = compiled.length > 1 ? compileCondition(def.checks.map((c) => `(${c.expression})`).join(' and '), `rule ${def.id}`) : undefined;
+  // What $bots shows, and what is evaluated first: every check, each in parentheses (`and` binds tighter than `or`).
+  const expression = compiled.length === 1 ? def.checks[0].expression : def.checks.map((c) => `(${c.expression})`).join('\nand\n');
+  // Documentation is usually complete: one evaluation of all the checks together answers that; only when it is not
+  // true are the checks evaluated one by one to say which failed.
+  const all = compiled.length > 1 ? compileCondition(expression, `rule ${def.id}`) : undefined;
   return {
     ...meta,
     expression,

@@ -1,9 +1,12 @@
 /**
  * FHIRPath for bot triggers and rules: fhirpath.js with its R4 model (http://hl7.org/fhirpath/N1/), each expression
- * parsed once at start-up. A syntax error surfaces at compile time, so a broken bot stops start-up.
+ * parsed once at start-up. A syntax error surfaces at compile time, so a broken bot stops start-up. Conditions in the
+ * subset of fhirpath-fast.ts are evaluated by closures built from fhirpath.js's parse tree, and by fhirpath.js itself
+ * whenever those cannot answer exactly as it would.
  */
 import fhirpath from 'fhirpath';
 import r4 from 'fhirpath/fhir-context/r4';
+import { compileFast, type Model } from './fhirpath-fast.js';
 
 export type Environment = Record<string, unknown>;
 
@@ -27,7 +30,10 @@ export function compilePath(expression: string, label: string): CompiledPath {
 /** A boolean condition: true when the result is a single `true` (FHIRPath's singleton evaluation of booleans). */
 export function compileCondition(expression: string, label: string): (input: unknown, env?: Environment) => boolean {
   const path = compilePath(expression, label);
-  return (input, env) => {
+  const fast = compileFast(expression, r4 as unknown as Model);
+  return (input, env = {}) => {
+    const answer = fast?.(input, env);
+    if (answer !== undefined) return answer;
     const result = path(input, env);
     return result.length === 1 && result[0] === true;
   };

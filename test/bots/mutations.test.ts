@@ -11,6 +11,7 @@ import type { Bundle, OperationOutcome, Resource } from '@medplum/fhirtypes';
 import { describeEachEngine, startTestServer, type TestServer } from '../support/server.js';
 import { fhir } from '../support/http.js';
 import { sessionBundle } from './session.js';
+import { paths } from '../support/paths.js';
 
 const JUNK: unknown[] = [
   null, 0, -1, 1.5, true, '', 'x', [], {}, [null], { a: 1 },
@@ -20,18 +21,6 @@ const JUNK: unknown[] = [
   { coding: [{ system: 'http://snomed.info/sct', code: '22325002' }] },
   { text: 'no code' },
 ];
-
-/** Every path (list of keys) inside a resource, but resourceType. */
-function paths(value: unknown, prefix: string[] = [], out: string[][] = []): string[][] {
-  if (value && typeof value === 'object') {
-    for (const key of Object.keys(value)) {
-      if (prefix.length === 0 && key === 'resourceType') continue;
-      out.push([...prefix, key]);
-      paths((value as Record<string, unknown>)[key], [...prefix, key], out);
-    }
-  }
-  return out;
-}
 
 /** Applies one mutation: `pick` chooses the path, `junk` the replacement (-1: leave the element out). */
 function mutate(resource: Resource, pick: number, junk: number): void {

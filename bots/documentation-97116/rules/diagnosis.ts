@@ -3,7 +3,8 @@ import { computedRule, fhirPathRule } from '../rule.js';
 import { ICD10CM_PATTERN, SOURCES, SYSTEMS } from '../codes.js';
 import { diagnosesOf, keyOf } from '../session.js';
 
-const ICD = `system = '${SYSTEMS.icd10cm}' and code.matches('${ICD10CM_PATTERN}')`;
+// In a FHIRPath string a backslash escapes the next character: the regex's own backslashes are doubled.
+const ICD = `system = '${SYSTEMS.icd10cm}' and code.matches('${ICD10CM_PATTERN.replaceAll('\\', '\\\\')}')`;
 
 export const diagnosis = fhirPathRule({
   id: 'c2-diagnosis',
