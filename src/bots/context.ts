@@ -13,16 +13,56 @@ import type { PolicySet } from './policies.js';
 /** Most matches a bot search returns: bots ask narrow questions (one session, one episode). */
 export const BOT_SEARCH_LIMIT = 1000;
 
+/** Stored versions whose parse is kept between writes. */
+const SHARED_PARSES = 2000;
+
 /**
- * Parses stored JSON once per write, whoever asks first (the trigger, a rule, the runner); what the write itself
- * wrote is already an object.
+ * Parses of stored versions shared between writes: every session write reads the same patient, practitioners, plan
+ * and goals, and a stored version's text does not change, so its parse is reused, for as long as the text read is the
+ * very text parsed (a version rolled back and written again with other content is parsed anew). Shared objects are
+ * frozen, deeply: a bot's context is read-only, and a bot that changed one would change what every later write reads
+ * (it gets a TypeError instead, recorded as its failure).
+ */
+class SharedParses {
+  private readonly entries = new Map<string, { json: string; resource: Resource }>();
+
+  parse(type: string, id: string, version: number, json: string): Resource {
+    const key = `${type}/${id}/${version}`;
+    const hit = this.entries.get(key);
+    if (hit && hit.json === json) return hit.resource;
+    const resource = deepFreeze(JSON.parse(json) as Resource);
+    if (hit) this.entries.delete(key);
+    else if (this.entries.size >= SHARED_PARSES) this.entries.delete(this.entries.keys().next().value as string);
+    this.entries.set(key, { json, resource });
+    return resource;
+  }
+}
+
+function deepFreeze<T>(value: T): T {
+  if (value && typeof value === 'object' && !Object.isFrozen(value)) {
+    Object.freeze(value);
+    for (const member of Object.values(value)) deepFreeze(member);
+  }
+  return value;
+}
+
+const shared = new SharedParses();
+
+/** A stored version's resource, from the parses shared between writes. */
+export function parseStored(type: string, id: string, version: number, json: string): Resource {
+  return shared.parse(type, id, version, json);
+}
+
+/**
+ * Resources once per write, whoever asks first (the trigger, a rule, the runner): what the write itself wrote is
+ * already an object; a stored version comes from the shared parses.
  */
 export class ParsedResources {
   private readonly parsed = new WeakMap<StoredResource, Resource>();
   parse(stored: StoredResource): Resource {
     let resource = this.parsed.get(stored);
     if (!resource) {
-      resource = stored.resource ?? (JSON.parse(stored.json) as Resource);
+      resource = stored.resource ?? parseStored(stored.resourceType, stored.id, stored.versionId, stored.json);
       this.parsed.set(stored, resource);
     }
     return resource;
@@ -88,7 +128,7 @@ export class ReadOnlyContext implements BotContext {
       if (cached && this.versions.get(key) === Number(row.version_id)) return cached as T;
       if (written && written.versionId === Number(row.version_id)) return this.remember(written) as T;
       this.versions.set(key, Number(row.version_id));
-      const resource = JSON.parse(row.content) as Resource;
+      const resource = parseStored(row.resource_type, row.id, Number(row.version_id), row.content);
       this.cache.set(key, resource);
       return resource as T;
     });

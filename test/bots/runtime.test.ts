@@ -7,12 +7,13 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Bundle, OperationOutcome, Parameters, ParametersParameter, Provenance } from '@medplum/fhirtypes';
+import type { Bundle, HumanName, OperationOutcome, Parameters, ParametersParameter, Patient, Provenance } from '@medplum/fhirtypes';
 import { describeEachEngine, startTestServer, type TestServer } from '../support/server.js';
 import { fhir } from '../support/http.js';
 import { ROOT, runCli } from '../support/cli.js';
 import { loadConfig } from '../../src/config.js';
 import { openStride } from '../../src/stride.js';
+import { parseStored } from '../../src/bots/context.js';
 
 const FIXTURES = path.join(ROOT, 'test/bots/fixtures');
 const WITH_TEST_BOTS = { STRIDE_BOTS_DIR: [path.join(ROOT, 'bots'), path.join(FIXTURES, 'bots')].join(path.delimiter) };
@@ -186,5 +187,25 @@ describe('bot start-up', () => {
     expect(result.code).toBe(1);
     expect(result.stderr).toContain(path.join(FIXTURES, 'broken-trigger/bad-trigger/index.ts'));
     expect(result.stderr).toContain('does not compile');
+  });
+});
+
+describe('stored versions shared between writes', () => {
+  it('a version is parsed once and frozen, so no bot can change what the next write reads', () => {
+    const json = JSON.stringify({ resourceType: 'Patient', id: 'shared-1', name: [{ family: 'Lindqvist' }] });
+    const first = parseStored('Patient', 'shared-1', 1, json) as Patient;
+    expect(parseStored('Patient', 'shared-1', 1, json)).toBe(first);
+    expect(() => {
+      (first.name as HumanName[])[0].family = 'Changed';
+    }).toThrow(TypeError);
+    expect(() => (first.name as HumanName[]).push({ family: 'More' })).toThrow(TypeError);
+    expect(parseStored('Patient', 'shared-1', 1, json)).toMatchObject({ name: [{ family: 'Lindqvist' }] });
+  });
+
+  it('the same version number with other text (a rolled-back write redone) is parsed anew', () => {
+    const before = parseStored('Patient', 'shared-2', 2, JSON.stringify({ resourceType: 'Patient', id: 'shared-2', active: true }));
+    const after = parseStored('Patient', 'shared-2', 2, JSON.stringify({ resourceType: 'Patient', id: 'shared-2', active: false }));
+    expect(before).toMatchObject({ active: true });
+    expect(after).toMatchObject({ active: false });
   });
 });
