@@ -29,6 +29,20 @@ interface Node {
 }
 
 type Collection = Node[];
+
+/** A member as stored in JSON: its name, its `_name` twin, and the path and type the model gives it. */
+interface Field {
+  name: string;
+  underscore: string;
+  path: string | null;
+  type: string | null;
+}
+
+/** A member of nodes at one path: a plain field, or one field per type of a choice (`value[x]`). */
+interface Member {
+  plain?: Field;
+  choices?: Field[];
+}
 type Closure = (focus: Collection, env: Environment) => Collection;
 
 /** fhirpath.js's model object (fhirpath/fhir-context/r4): the parts used here. */
@@ -143,7 +157,8 @@ class Compiler {
         const name = identifier(node);
         // A capitalised first member is a type filter in FHIRPath (`Observation.code`): left to fhirpath.js.
         if (/^[A-Z]/.test(name)) throw new Unsupported('type name');
-        return (focus, env) => this.children(base(focus, env), name);
+        const resolved = new Map<string, Member>();
+        return (focus, env) => this.children(base(focus, env), name, resolved);
       }
       case 'ThisInvocation':
         return base;
@@ -339,42 +354,57 @@ class Compiler {
     };
   }
 
-  /** The members called `name` of every node, as fhirpath.js's makeChildResNodes finds them. */
-  private children(focus: Collection, name: string): Collection {
+  /**
+   * The members called `name` of every node, as fhirpath.js's makeChildResNodes finds them. Where the model places a
+   * member depends only on the parent's path: `resolved` keeps that per parent path, for this one member.
+   */
+  private children(focus: Collection, name: string, resolved: Map<string, Member>): Collection {
     const out: Collection = [];
     for (const node of focus) {
       const data = node.v;
       if (typeof data !== 'object' || data === null || Array.isArray(data)) giveUp();
       const record = data as Record<string, unknown>;
-      let value: unknown;
-      let path: string | null = null;
-      let type: string | null = null;
-      let field = name;
+      let field: Field = { name, underscore: `_${name}`, path: null, type: null };
       if (node.p) {
-        path = `${node.p}.${name}`;
-        path = this.model.pathsDefinedElsewhere[path] ?? path;
-        const choices = this.model.choiceTypePaths[path];
-        if (choices) {
-          const suffix = choices.find((s) => record[name + s] !== undefined || record[`_${name}${s}`] !== undefined);
-          if (suffix === undefined) continue; // only value[x]'s typed names count, never a bare `value`
-          field = name + suffix;
-          path += suffix;
-        } else if (name === 'extension') {
-          path = 'Extension';
+        let member = resolved.get(node.p);
+        if (!member) {
+          member = this.resolve(node.p, name);
+          resolved.set(node.p, member);
         }
-        type = this.model.path2Type[path] ?? null;
-        path = this.model.path2TypeWithoutElements[path] ?? path;
+        if (member.choices) {
+          // Only value[x]'s typed names count, never a bare `value`.
+          const found = member.choices.find((c) => record[c.name] !== undefined || record[c.underscore] !== undefined);
+          if (!found) continue;
+          field = found;
+        } else {
+          field = member.plain as Field;
+        }
       }
-      value = record[field];
-      if (record[`_${field}`] !== undefined) giveUp(); // a primitive's id or extensions: fhirpath.js merges them
+      const value = record[field.name];
+      if (record[field.underscore] !== undefined) giveUp(); // a primitive's id or extensions: fhirpath.js merges them
       if (value === undefined || value === null) continue;
       if (Array.isArray(value)) {
-        for (const item of value) out.push(childNode(item, path, type));
+        for (const item of value) out.push(childNode(item, field.path, field.type));
       } else {
-        out.push(childNode(value, path, type));
+        out.push(childNode(value, field.path, field.type));
       }
     }
     return out;
+  }
+
+  /** Where the model places member `name` of a node at `parent`: one field, or a field per type of a choice. */
+  private resolve(parent: string, name: string): Member {
+    let path = `${parent}.${name}`;
+    path = this.model.pathsDefinedElsewhere[path] ?? path;
+    const field = (fieldName: string, at: string): Field => ({
+      name: fieldName,
+      underscore: `_${fieldName}`,
+      type: this.model.path2Type[at] ?? null,
+      path: this.model.path2TypeWithoutElements[at] ?? at,
+    });
+    const choices = this.model.choiceTypePaths[path];
+    if (choices) return { choices: choices.map((suffix) => field(name + suffix, path + suffix)) };
+    return { plain: field(name, name === 'extension' ? 'Extension' : path) };
   }
 
   private extensions(focus: Collection, url: string): Collection {
