@@ -14,6 +14,8 @@ import type { Compiled, Planner } from './plan.js';
 
 const PROBE_CAP = 1000;
 const FIRST_CAP = 64;
+/** Index rows few enough that sampling stops there (the bots' patient-level prior-level search: one row). */
+const ENOUGH = 8;
 
 export interface Filter {
   /** Condition on resource alias `a`: current, not deleted, of the types, matching every condition. */
@@ -88,7 +90,8 @@ async function sampleAll(db: Queryer, planner: Planner, probes: Probe[]): Promis
     // Fewer rows than the best so far is all that can win: no need to read more.
     const rows = await db.all<{ id: string }>(planner.sample(c, best ? best.n : FIRST_CAP) as Sql);
     if (!best || rows.length < best.n) best = { i, n: rows.length, d: new Set(rows.map((r) => r.id)).size, own };
-    if (rows.length === 0) break;
+    // A driver this selective leaves the others a few candidates to check by key: cheaper than sampling them too.
+    if (best.n <= ENOUGH) break;
   }
   return best as Probed;
 }
