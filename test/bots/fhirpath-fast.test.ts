@@ -16,6 +16,7 @@ import { compileFast, type Model } from '../../src/bots/fhirpath-fast.js';
 import documentation from '../../bots/documentation-97116/index.js';
 import billing from '../../bots/billing/index.js';
 import { paths } from '../support/paths.js';
+import { syntheaFiles, syntheaMissing } from '../support/synthea.js';
 
 const model = r4 as unknown as Model;
 const EXAMPLES = path.resolve(__dirname, '../../profiles/examples');
@@ -196,6 +197,25 @@ describe('fast FHIRPath closures agree with fhirpath.js', () => {
       { seed: 97116, numRuns: 20000 },
     );
     expect(tally.answered).toBeGreaterThan(0.5 * (tally.answered + tally.deferred));
+  });
+
+  it.skipIf(syntheaMissing())('every expression of the shipped bots gives fhirpath.js\'s answer on the Synthea patients', () => {
+    const tally: Tally = { answered: 0, deferred: 0 };
+    const compiled = expressions.map((e) => [e, compileFast(e, model)!] as const);
+    const wrong: string[] = [];
+    for (const file of syntheaFiles().slice(0, 6)) {
+      const bundle = JSON.parse(fs.readFileSync(file, 'utf8')) as { entry?: Array<{ resource?: Resource }> };
+      const all = (bundle.entry ?? []).flatMap((e) => (e.resource ? [e.resource] : []));
+      const env = environmentOf(all);
+      for (const input of all) {
+        for (const [expression, fast] of compiled) {
+          const problem = compare(expression, fast, input, env, tally);
+          if (problem) wrong.push(problem);
+        }
+      }
+    }
+    expect(wrong.slice(0, 5)).toEqual([]);
+    expect(tally.answered).toBeGreaterThan(0.9 * (tally.answered + tally.deferred));
   });
 
   it('what is outside the subset is left to fhirpath.js, and a syntax error is fhirpath.js\'s', () => {
