@@ -4,10 +4,10 @@
  * one request at a time. Target: bots add < 1 ms median. Issue 7: the same finished-session write with the billing
  * bot too (claim generation): its median latency and sessions/s beside the write without bots. Measured twice: unsigned (the session's signature comes later, so the bot
  * opens one finding: a DetectedIssue and its Provenance are written too) and signed (+ the signature Provenance: no
- * finding). Many short rounds alternate between the servers, and the added latency is the median over rounds of the
- * difference between the server with the bot and the one without, each pair a few seconds apart: drifts in the
- * machine's load (other processes, a noisy host) hit both sides of a pair alike. Besides wall-clock latency, the
- * server's own CPU time per write is reported, paired the same way. Sessions rotate over EPISODES episodes of
+ * finding). The server with the documentation bot alternates with the one without in many short rounds, and the
+ * added latency is the median over rounds of the difference between the two, each pair a few seconds apart: drifts in
+ * the machine's load (other processes, a noisy host) hit both sides of a pair alike. Then the server with both bots
+ * alternates with the one without. Besides wall-clock latency, the server's own CPU time per write is reported. Sessions rotate over EPISODES episodes of
  * care, so that an episode sees a few sessions, as in a clinic, rather than hundreds on one day (which would rightly
  * raise the frequency-review finding).
  */
@@ -31,12 +31,18 @@ interface Server {
   child: Child;
   /** The session bundle for request i. */
   body: (i: number) => string;
-  latencies: number[];
-  /** Median latency of each measured round (rounds are paired across servers by index). */
-  roundMedians: number[];
-  /** Server CPU milliseconds per write, one figure per round. */
-  cpuPerWrite: number[];
   drop(): Promise<void>;
+}
+
+/** One server's measured rounds in an alternation with another. */
+interface Rounds {
+  latencies: number[];
+  /** Median latency of each round (paired with the other server's round of the same index). */
+  medians: number[];
+  /** Server CPU milliseconds per write, one figure per round. */
+  cpu: number[];
+  /** Wall-clock milliseconds spent in requests. */
+  busyMs: number;
 }
 
 /** Posts the whole example once (patient, practitioners, plan ...), then returns the session-only bundle builder. */
@@ -75,7 +81,7 @@ async function startServer(ctx: BenchContext, label: string, env: Record<string,
   const db = await ctx.freshDatabase();
   const child = await startStride(ctx, { ...db.env, ...env });
   const body = await prepare(child, signed);
-  return { label, child, body, latencies: [], roundMedians: [], cpuPerWrite: [], drop: async () => (await child.stop(), await db.drop()) };
+  return { label, child, body, drop: async () => (await child.stop(), await db.drop()) };
 }
 
 /** A bots directory holding only the documentation bot (a symlink to the compiled one), for the issue 6 figure. */
@@ -94,46 +100,57 @@ async function measure(ctx: BenchContext, signed: boolean): Promise<Figure[]> {
     await startServer(ctx, 'documentation and billing bots', {}, signed),
   ];
   try {
-    // Many short rounds, each server in turn (order reversed every round): a figure is the median over rounds of the
-    // difference between two servers' rounds run seconds apart, so drifts in the machine's load cancel out. A server
-    // that sat idle while the others ran starts its round cold (caches, CPU state): each round's first writes warm it
-    // up and are not counted, as a server in use is not idle between sessions.
-    const rounds = ctx.quick ? 6 : 14;
-    const roundMs = ctx.quick ? 600 : 1500;
-    const warmMs = 300;
+    // Two servers at a time, strictly alternating (A B A B ...), in many short rounds: a figure is the median over
+    // rounds of the difference between the two servers' rounds, run seconds apart, so drifts in the machine's load
+    // cancel out, and each server always follows the other, so neither is favoured by the order. A server that sat
+    // idle while the other ran starts its round cold (caches, CPU state): each round's first writes warm it up and are
+    // not counted, as a server in use is not idle between sessions.
     let offset = 0;
-    const elapsed = servers.map(() => 0);
-    for (let round = 0; round <= rounds; round++) {
-      const order = round % 2 ? [...servers].reverse() : servers;
-      for (const server of order) {
-        const load = (durationMs: number) => {
-          const base = offset;
-          return runLoad({ url: `http://127.0.0.1:${server.child.port}/fhir`, method: 'POST', headers: { 'Content-Type': 'application/fhir+json' }, body: (i) => server.body(base + i), concurrency: 1, durationMs, status: 200 });
-        };
-        const warm = await load(warmMs);
-        offset += warm.requests;
-        const cpuBefore = server.child.cpuMs();
-        const r = await load(roundMs);
-        offset += r.requests;
-        if (warm.errors) throw new Error(`bots bench (${server.label}): ${warm.errors} errors ${JSON.stringify(warm.statuses)}`);
-        if (r.errors) throw new Error(`bots bench (${server.label}): ${r.errors} errors ${JSON.stringify(r.statuses)}`);
-        const cpuAfter = server.child.cpuMs();
-        if (round === 0) continue; // round 0 warms the servers up
-        server.latencies.push(...r.latenciesMs);
-        server.roundMedians.push(median(r.latenciesMs));
-        elapsed[servers.indexOf(server)] += r.latenciesMs.reduce((a, b) => a + b, 0);
-        if (cpuBefore !== undefined && cpuAfter !== undefined) server.cpuPerWrite.push((cpuAfter - cpuBefore) / r.requests);
+    const alternate = async (a: Server, b: Server, rounds: number): Promise<[Rounds, Rounds]> => {
+      const roundMs = ctx.quick ? 600 : 1500;
+      const out: [Rounds, Rounds] = [
+        { latencies: [], medians: [], cpu: [], busyMs: 0 },
+        { latencies: [], medians: [], cpu: [], busyMs: 0 },
+      ];
+      for (let round = 0; round <= rounds; round++) {
+        for (const [k, server] of [a, b].entries()) {
+          const load = async (durationMs: number) => {
+            const base = offset;
+            const r = await runLoad({ url: `http://127.0.0.1:${server.child.port}/fhir`, method: 'POST', headers: { 'Content-Type': 'application/fhir+json' }, body: (i) => server.body(base + i), concurrency: 1, durationMs, status: 200 });
+            offset += r.requests;
+            if (r.errors) throw new Error(`bots bench (${server.label}): ${r.errors} errors ${JSON.stringify(r.statuses)}`);
+            return r;
+          };
+          await load(300);
+          const cpuBefore = server.child.cpuMs();
+          const r = await load(roundMs);
+          const cpuAfter = server.child.cpuMs();
+          if (round === 0) continue; // round 0 warms the servers up
+          const into = out[k];
+          into.latencies.push(...r.latenciesMs);
+          into.medians.push(median(r.latenciesMs));
+          into.busyMs += r.latenciesMs.reduce((x, y) => x + y, 0);
+          if (cpuBefore !== undefined && cpuAfter !== undefined) into.cpu.push((cpuAfter - cpuBefore) / r.requests);
+        }
       }
-    }
-    const [without, documentation, all] = servers.map((s) => median(s.latencies));
-    const [cpuWithout, cpuDoc, cpuAll] = servers.map((s) => (s.cpuPerWrite.length ? median(s.cpuPerWrite) : NaN));
-    const paired = (values: (s: Server) => number[], a: Server, b: Server) => median(values(a).map((v, i) => v - values(b)[i]));
-    const addedLatency = paired((s) => s.roundMedians, servers[1], servers[0]);
-    const addedCpu = servers[0].cpuPerWrite.length ? paired((s) => s.cpuPerWrite, servers[1], servers[0]) : NaN;
+      return out;
+    };
+    const pairedMedian = (x: number[], y: number[]) => (x.length && y.length ? median(x.map((v, i) => v - y[i])) : NaN);
+    const [base, doc] = await alternate(servers[0], servers[1], ctx.quick ? 6 : 16);
+    const [base2, all] = await alternate(servers[0], servers[2], ctx.quick ? 3 : 8);
+    const without = median(base.latencies);
+    const documentation = median(doc.latencies);
+    const cpuWithout = median(base.cpu);
+    const cpuDoc = median(doc.cpu);
+    const addedLatency = pairedMedian(doc.medians, base.medians);
+    const addedCpu = pairedMedian(doc.cpu, base.cpu);
+    const allLatency = median(all.latencies);
+    const without2 = median(base2.latencies);
+    const cpuAll = median(all.cpu);
     const kind = signed ? 'signed session (E + 3P + 2O + signature): no finding' : 'session E + 3P + 2O: one finding (unsigned)';
-    ctx.log(`bots: ${kind}: median ${without.toFixed(2)} ms without, ${documentation.toFixed(2)} ms documentation bot, ${all.toFixed(2)} ms documentation + billing; server CPU per write ${cpuWithout.toFixed(2)} / ${cpuDoc.toFixed(2)} / ${cpuAll.toFixed(2)} ms; documentation bot adds ${addedLatency.toFixed(2)} ms (CPU ${addedCpu.toFixed(2)} ms), median of paired rounds`);
-    const writes = `${servers[1].latencies.length} writes, one at a time`;
-    const perSecond = servers.map((s, i) => (s.latencies.length / elapsed[i]) * 1000);
+    ctx.log(`bots: ${kind}: median ${without.toFixed(2)} ms without, ${documentation.toFixed(2)} ms documentation bot (adds ${addedLatency.toFixed(2)} ms, CPU ${addedCpu.toFixed(2)} ms, medians of paired rounds); ${allLatency.toFixed(2)} ms documentation + billing beside ${without2.toFixed(2)} ms without; server CPU per write ${cpuWithout.toFixed(2)} / ${cpuDoc.toFixed(2)} / ${cpuAll.toFixed(2)} ms`);
+    const writes = `${doc.latencies.length} writes, one at a time`;
+    const perSecond = (r: Rounds) => (r.latencies.length / r.busyMs) * 1000;
     const claim = signed ? 'an active Claim, 3 ChargeItems and their Provenances' : 'a draft Claim held by the open finding, 3 ChargeItems and their Provenances';
     return [
       {
@@ -143,7 +160,7 @@ async function measure(ctx: BenchContext, signed: boolean): Promise<Figure[]> {
         against: 1,
         againstLabel: 'target',
         better: 'lower',
-        note: `median of ${servers[0].roundMedians.length} paired rounds; overall medians ${without.toFixed(2)} ms without bots, ${documentation.toFixed(2)} ms with (${writes})`,
+        note: `median of ${doc.medians.length} paired rounds; overall medians ${without.toFixed(2)} ms without bots, ${documentation.toFixed(2)} ms with (${writes})`,
       },
       {
         name: `bots: documentation bot, added server CPU per write, ${kind}`,
@@ -156,18 +173,18 @@ async function measure(ctx: BenchContext, signed: boolean): Promise<Figure[]> {
       },
       {
         name: `billing: finished-session write with claim generation, median latency, ${kind}`,
-        value: all,
+        value: allLatency,
         unit: 'ms',
-        against: without,
+        against: without2,
         againstLabel: 'same write without bots',
         better: 'lower',
         note: `writes ${claim}; documentation bot alone ${documentation.toFixed(2)} ms; server CPU ${cpuAll.toFixed(2)} ms per write`,
       },
       {
         name: `billing: finished sessions/s with claim generation, ${kind}`,
-        value: perSecond[2],
+        value: perSecond(all),
         unit: '/s',
-        against: perSecond[0],
+        against: perSecond(base2),
         againstLabel: 'same writes without bots',
         better: 'higher',
         note: 'one request at a time',
