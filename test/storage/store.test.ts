@@ -94,6 +94,21 @@ describeEachEngine('storage', (engine) => {
     expect((await current(store, 'Patient', 'rolled-back'))?.content).toBe('{"second":true}');
   });
 
+  it('a transaction alone (no other queued beside it) that throws leaves nothing behind, and the next one commits', async () => {
+    await expect(
+      store.transaction(async (tx) => {
+        for (const q of insertBoth('Patient', 'alone', '{}')) await tx.run(q);
+        throw new Error('the lone work failed after writing');
+      }),
+    ).rejects.toThrow('the lone work failed after writing');
+    expect(await current(store, 'Patient', 'alone')).toBeUndefined();
+    expect(await store.reader.get(sql`SELECT id FROM resource_history WHERE id = ${'alone'}`)).toBeUndefined();
+    await store.transaction(async (tx) => {
+      for (const q of insertBoth('Patient', 'alone', '{"again":true}')) await tx.run(q);
+    });
+    expect((await current(store, 'Patient', 'alone'))?.content).toBe('{"again":true}');
+  });
+
   it('a reader never sees a write before its transaction commits, and sees it after', async () => {
     let seenInside: ResourceRow | undefined | 'not read' = 'not read';
     await store.transaction(async (tx) => {
