@@ -95,8 +95,8 @@ export function compileFast(expression: string, model: Model): ((input: unknown,
     try {
       const type = (input as { resourceType: string }).resourceType;
       const result = closure([{ v: input, p: type, t: type }], env);
-      // A computed or literal true. fhirpath.js returns a boolean element of the data as its node, never `true`.
-      return result.length === 1 && result[0] === TRUE;
+      // A single true: computed, literal, or a boolean element of the data (compileCondition reads it so too).
+      return result.length === 1 && result[0].v === true;
     } catch (err) {
       if (err === GIVE_UP) return undefined;
       throw err;

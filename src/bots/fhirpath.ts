@@ -27,7 +27,7 @@ export function compilePath(expression: string, label: string): CompiledPath {
   return (input, env) => fn(input, env) as unknown[];
 }
 
-/** A boolean condition: true when the result is a single `true` (FHIRPath's singleton evaluation of booleans). */
+/** A boolean condition: true when the result is a single `true`, computed or an element of the data (FHIRPath's singleton evaluation of booleans). */
 export function compileCondition(expression: string, label: string): (input: unknown, env?: Environment) => boolean {
   const path = compilePath(expression, label);
   const fast = compileFast(expression, r4 as unknown as Model);
@@ -35,6 +35,7 @@ export function compileCondition(expression: string, label: string): (input: unk
     const answer = fast?.(input, env);
     if (answer !== undefined) return answer;
     const result = path(input, env);
-    return result.length === 1 && result[0] === true;
+    // A boolean element of the data (`active`) comes back as fhirpath.js's node: its value decides too.
+    return result.length === 1 && (result[0] === true || fhirpath.resolveInternalTypes(result)[0] === true);
   };
 }

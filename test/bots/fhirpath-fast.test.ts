@@ -13,6 +13,7 @@ import fhirpath from 'fhirpath';
 import r4 from 'fhirpath/fhir-context/r4';
 import type { Resource } from '@medplum/fhirtypes';
 import { compileFast, type Model } from '../../src/bots/fhirpath-fast.js';
+import { compileCondition } from '../../src/bots/fhirpath.js';
 import documentation from '../../bots/documentation-97116/index.js';
 import billing from '../../bots/billing/index.js';
 import { paths } from '../support/paths.js';
@@ -22,10 +23,10 @@ const model = r4 as unknown as Model;
 const EXAMPLES = path.resolve(__dirname, '../../profiles/examples');
 type Env = Record<string, unknown>;
 
-/** fhirpath.js's answer to "is the result a single true?", or the error it raises. */
+/** fhirpath.js's answer to "is the result a single true?" (values resolved: a boolean element counts), or its error. */
 function reference(expression: string, input: unknown, env: Env): boolean | 'error' {
   try {
-    const result = fhirpath.evaluate(input, expression, env, r4, { resolveInternalTypes: false }) as unknown[];
+    const result = fhirpath.evaluate(input, expression, env, r4) as unknown[];
     return result.length === 1 && result[0] === true;
   } catch {
     return 'error';
@@ -216,6 +217,18 @@ describe('fast FHIRPath closures agree with fhirpath.js', () => {
     }
     expect(wrong.slice(0, 5)).toEqual([]);
     expect(tally.answered).toBeGreaterThan(0.9 * (tally.answered + tally.deferred));
+  });
+
+  it('a boolean element of the data is a condition of its own, whichever engine answers', () => {
+    const active = compileCondition('active', 'test');
+    const fast = compileFast('active', model)!;
+    expect(fast({ resourceType: 'Patient', active: true }, {})).toBe(true);
+    expect(active({ resourceType: 'Patient', active: true })).toBe(true);
+    expect(active({ resourceType: 'Patient', active: false })).toBe(false);
+    // An extension on the primitive: the closures leave it to fhirpath.js, which answers the same.
+    const withExtension = { resourceType: 'Patient', active: true, _active: { extension: [{ url: 'http://example.org/x', valueBoolean: true }] } };
+    expect(fast(withExtension, {})).toBeUndefined();
+    expect(active(withExtension)).toBe(true);
   });
 
   it('what is outside the subset is left to fhirpath.js, and a syntax error is fhirpath.js\'s', () => {
