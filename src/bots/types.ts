@@ -82,7 +82,11 @@ export interface BotActions {
   issues?: Array<{ about: string; issue: OperationOutcomeIssue }>;
 }
 
-/** Read-only access to the database for a bot's rules: it sees the write's own, uncommitted changes. */
+/**
+ * Read-only access to the database for a bot's rules: it sees the write's own, uncommitted changes. Resources read
+ * from stored versions are shared between writes and frozen: a bot copies what it wants to change (changing one
+ * throws a TypeError, recorded as the bot's failure).
+ */
 export interface BotContext {
   readonly now: Date;
   readonly policies: PolicySet;
