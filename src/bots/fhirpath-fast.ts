@@ -18,41 +18,11 @@
  */
 import fhirpath from 'fhirpath';
 import type { Environment } from './fhirpath.js';
+import { bool, EMPTY, environmentNode, FALSE, GIVE_UP, giveUp, Navigator, plainEqual, singletonString, TRUE, truth, type Collection, type Model } from './fhirpath-nodes.js';
 
-/** A node of a collection: its JSON value, and where the model places it (fhirpath.js's path and data type). */
-interface Node {
-  v: unknown;
-  /** The path its children are looked up under (`Observation.component`, `CodeableConcept`); null off the model. */
-  p: string | null;
-  /** Its FHIR data type (`code`, `Period`, `BackboneElement`); null off the model. */
-  t: string | null;
-}
+export type { Model } from './fhirpath-nodes.js';
 
-type Collection = Node[];
-
-/** A member as stored in JSON: its name, its `_name` twin, and the path and type the model gives it. */
-interface Field {
-  name: string;
-  underscore: string;
-  path: string | null;
-  type: string | null;
-}
-
-/** A member of nodes at one path: a plain field, or one field per type of a choice (`value[x]`). */
-interface Member {
-  plain?: Field;
-  choices?: Field[];
-}
 type Closure = (focus: Collection, env: Environment) => Collection;
-
-/** fhirpath.js's model object (fhirpath/fhir-context/r4): the parts used here. */
-export interface Model {
-  choiceTypePaths: Record<string, string[]>;
-  pathsDefinedElsewhere: Record<string, string>;
-  path2Type: Record<string, string>;
-  path2TypeWithoutElements: Record<string, string>;
-  type2Parent: Record<string, string>;
-}
 
 interface AstNode {
   type: string;
@@ -60,23 +30,8 @@ interface AstNode {
   children?: AstNode[];
 }
 
-/** Thrown at evaluation when fhirpath.js must answer instead (never escapes `compileFast`'s function). */
-const GIVE_UP = Symbol('fhirpath.js decides');
-
 /** Thrown at compile time for an expression outside the subset. */
 class Unsupported extends Error {}
-
-const TRUE: Node = { v: true, p: null, t: 'boolean' };
-const FALSE: Node = { v: false, p: null, t: 'boolean' };
-const bool = (b: boolean): Collection => [b ? TRUE : FALSE];
-const EMPTY: Collection = [];
-
-/** Types whose FHIRPath comparison or string conversion is not plain JavaScript string equality. */
-const NOT_PLAIN = new Set(['date', 'dateTime', 'instant', 'time', 'decimal', 'integer', 'integer64', 'positiveInt', 'unsignedInt']);
-
-function giveUp(): never {
-  throw GIVE_UP;
-}
 
 /**
  * Compiles `expression` for fast evaluation; undefined when it is outside the subset. The function returns true or
@@ -105,7 +60,11 @@ export function compileFast(expression: string, model: Model): ((input: unknown,
 }
 
 class Compiler {
-  constructor(private readonly model: Model) {}
+  private readonly navigator: Navigator;
+
+  constructor(private readonly model: Model) {
+    this.navigator = new Navigator(model);
+  }
 
   expression(node: AstNode): Closure {
     const kids = node.children ?? [];
@@ -157,8 +116,8 @@ class Compiler {
         const name = identifier(node);
         // A capitalised first member is a type filter in FHIRPath (`Observation.code`): left to fhirpath.js.
         if (/^[A-Z]/.test(name)) throw new Unsupported('type name');
-        const resolved = new Map<string, Member>();
-        return (focus, env) => this.children(base(focus, env), name, resolved);
+        const members = this.navigator.member(name);
+        return (focus, env) => members(base(focus, env));
       }
       case 'ThisInvocation':
         return base;
@@ -212,12 +171,12 @@ class Compiler {
       case 'extension': {
         arity(1);
         const url = stringLiteral(params[0]);
-        return (focus, env) => this.extensions(base(focus, env), url);
+        return (focus, env) => this.navigator.extensions(base(focus, env), url);
       }
       case 'ofType': {
         arity(1);
         const type = typeName(params[0], this.model);
-        return (focus, env) => base(focus, env).filter((n) => this.isOfType(n, type));
+        return (focus, env) => base(focus, env).filter((n) => this.navigator.isOfType(n, type));
       }
       case 'lower':
       case 'upper': {
@@ -353,105 +312,6 @@ class Compiler {
       return out;
     };
   }
-
-  /**
-   * The members called `name` of every node, as fhirpath.js's makeChildResNodes finds them. Where the model places a
-   * member depends only on the parent's path: `resolved` keeps that per parent path, for this one member.
-   */
-  private children(focus: Collection, name: string, resolved: Map<string, Member>): Collection {
-    const out: Collection = [];
-    for (const node of focus) {
-      const data = node.v;
-      if (typeof data !== 'object' || data === null || Array.isArray(data)) giveUp();
-      const record = data as Record<string, unknown>;
-      let field: Field = { name, underscore: `_${name}`, path: null, type: null };
-      if (node.p) {
-        let member = resolved.get(node.p);
-        if (!member) {
-          member = this.resolve(node.p, name);
-          resolved.set(node.p, member);
-        }
-        if (member.choices) {
-          // Only value[x]'s typed names count, never a bare `value`.
-          const found = member.choices.find((c) => record[c.name] !== undefined || record[c.underscore] !== undefined);
-          if (!found) continue;
-          field = found;
-        } else {
-          field = member.plain as Field;
-        }
-      }
-      const value = record[field.name];
-      if (record[field.underscore] !== undefined) giveUp(); // a primitive's id or extensions: fhirpath.js merges them
-      if (value === undefined || value === null) continue;
-      if (Array.isArray(value)) {
-        for (const item of value) out.push(childNode(item, field.path, field.type));
-      } else {
-        out.push(childNode(value, field.path, field.type));
-      }
-    }
-    return out;
-  }
-
-  /** Where the model places member `name` of a node at `parent`: one field, or a field per type of a choice. */
-  private resolve(parent: string, name: string): Member {
-    let path = `${parent}.${name}`;
-    path = this.model.pathsDefinedElsewhere[path] ?? path;
-    const field = (fieldName: string, at: string): Field => ({
-      name: fieldName,
-      underscore: `_${fieldName}`,
-      type: this.model.path2Type[at] ?? null,
-      path: this.model.path2TypeWithoutElements[at] ?? at,
-    });
-    const choices = this.model.choiceTypePaths[path];
-    if (choices) return { choices: choices.map((suffix) => field(name + suffix, path + suffix)) };
-    return { plain: field(name, name === 'extension' ? 'Extension' : path) };
-  }
-
-  private extensions(focus: Collection, url: string): Collection {
-    const out: Collection = [];
-    for (const node of focus) {
-      const data = node.v;
-      // A primitive's extensions are in its `_element`; fhirpath.js reads them there.
-      if (typeof data !== 'object' || data === null || Array.isArray(data) || (node.t && /^[a-z]/.test(node.t))) giveUp();
-      const list = (data as { extension?: unknown }).extension;
-      if (list === undefined) continue;
-      if (!Array.isArray(list)) giveUp();
-      for (const ext of list) {
-        if (typeof ext !== 'object' || ext === null) giveUp();
-        if ((ext as { url?: unknown }).url === url) out.push({ v: ext, p: 'Extension', t: 'Extension' });
-      }
-    }
-    return out;
-  }
-
-  /** `ofType(T)` for a model type T: the node's type is T or derives from it. */
-  private isOfType(node: Node, type: string): boolean {
-    if (!node.t) giveUp();
-    for (let t: string | undefined = node.t; t; t = this.model.type2Parent[t]) if (t === type) return true;
-    return false;
-  }
-}
-
-function childNode(value: unknown, path: string | null, type: string | null): Node {
-  if (value === null || value === undefined) giveUp(); // a null array slot: fhirpath.js keeps an empty node
-  const resourceType = typeof value === 'object' ? (value as { resourceType?: unknown }).resourceType : undefined;
-  if (typeof resourceType === 'string' && resourceType) return { v: value, p: resourceType, t: resourceType };
-  return { v: value, p: path, t: type };
-}
-
-function environmentNode(value: unknown): Node {
-  if (typeof value === 'string' || typeof value === 'boolean') return { v: value, p: null, t: null };
-  if (typeof value !== 'object' || value === null || '__path__' in value) giveUp();
-  const resourceType = (value as { resourceType?: unknown }).resourceType;
-  if (typeof resourceType !== 'string' || !resourceType) giveUp();
-  return { v: value, p: resourceType, t: resourceType };
-}
-
-/** A collection as a boolean operand: true/false for a single boolean, undefined for empty; anything else: give up. */
-function truth(collection: Collection): boolean | undefined {
-  if (collection.length === 0) return undefined;
-  if (collection.length === 1 && typeof collection[0].v === 'boolean') return collection[0].v as boolean;
-  return giveUp();
 }
 
 function where(focus: Collection, criteria: Closure, env: Environment): Collection {
@@ -467,24 +327,6 @@ function where(focus: Collection, criteria: Closure, env: Environment): Collecti
   return out;
 }
 
-/** Equality of two strings or two booleans; any other pair is fhirpath.js's to compare. */
-function plainEqual(a: Node, b: Node): boolean {
-  if ((a.t && NOT_PLAIN.has(a.t)) || (b.t && NOT_PLAIN.has(b.t))) giveUp();
-  const x = a.v;
-  const y = b.v;
-  if ((typeof x === 'string' && typeof y === 'string') || (typeof x === 'boolean' && typeof y === 'boolean')) return x === y;
-  return giveUp();
-}
-
-/** The string of a singleton collection (undefined when empty); more items, or not a string: give up. */
-function singletonString(collection: Collection): string | undefined {
-  if (collection.length === 0) return undefined;
-  if (collection.length > 1) giveUp();
-  const { v, t } = collection[0];
-  if (typeof v !== 'string' || (t && NOT_PLAIN.has(t))) giveUp();
-  return v;
-}
-
 function identifier(node: AstNode): string {
   const ident = (node.children ?? [])[0];
   const text = ident?.text ?? '';
@@ -492,7 +334,7 @@ function identifier(node: AstNode): string {
   return text;
 }
 
-/** The value of a string literal argument (`'...'`); escapes are left to fhirpath.js. */
+/** The value of a string literal argument (`'...'`). */
 function stringLiteral(node: AstNode | undefined): string {
   let n = node;
   while (n && (n.type === 'TermExpression' || n.type === 'LiteralTerm') && n.children?.length === 1) n = n.children[0];
@@ -500,10 +342,11 @@ function stringLiteral(node: AstNode | undefined): string {
   return unquote(n.text ?? '');
 }
 
+const ESCAPES: Record<string, string> = { r: '\r', n: '\n', t: '\t', f: '\f' };
+
 /** A string literal's value, escapes read as fhirpath.js reads them (`\\n`, `\\uXXXX`; any other `\\c` is c). */
 function unquote(text: string): string {
   if (text.length < 2 || !text.startsWith("'") || !text.endsWith("'")) throw new Unsupported('string literal');
-  const ESCAPES: Record<string, string> = { r: '\r', n: '\n', t: '\t', f: '\f' };
   return text.slice(1, -1).replace(/\\(u[0-9a-fA-F]{4}|.)/g, (_match, c: string) => (c.length > 1 ? String.fromCharCode(parseInt(c.slice(1), 16)) : (ESCAPES[c] ?? c)));
 }
 

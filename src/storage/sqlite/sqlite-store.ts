@@ -142,25 +142,36 @@ export class SqliteStore implements Store {
     }
   }
 
+  /**
+   * A group of one (every write when requests come one at a time) needs no SAVEPOINT: its transaction is its own, and
+   * a failure rolls the whole transaction back. A SAVEPOINT makes SQLite copy every page the work changes, before
+   * changing it, into a statement journal (a temporary file): hundreds of writes to it for a session's transaction.
+   */
   private async runGroup(group: PendingWork<unknown>[]): Promise<void> {
-    if (group.length === 1) return this.runAlone(group[0]);
+    const savepoints = group.length > 1;
     const outcomes: Array<{ ok: true; value: unknown } | { ok: false; error: unknown }> = [];
     try {
       this.writer.exec('BEGIN IMMEDIATE');
       for (const item of group) {
-        this.writer.exec('SAVEPOINT stride_work');
+        if (savepoints) this.writer.exec('SAVEPOINT stride_work');
         try {
           const value = await item.work(this.writer);
-          this.writer.exec('RELEASE stride_work');
+          if (savepoints) this.writer.exec('RELEASE stride_work');
           outcomes.push({ ok: true, value });
         } catch (error) {
-          this.writer.exec('ROLLBACK TO stride_work');
-          this.writer.exec('RELEASE stride_work');
+          if (savepoints) {
+            this.writer.exec('ROLLBACK TO stride_work');
+            this.writer.exec('RELEASE stride_work');
+          }
           outcomes.push({ ok: false, error });
         }
       }
-      this.writer.exec('COMMIT');
-      this.checkpointer.afterCommit();
+      if (outcomes.some((o) => o.ok)) {
+        this.writer.exec('COMMIT');
+        this.checkpointer.afterCommit();
+      } else {
+        this.writer.exec('ROLLBACK');
+      }
     } catch (error) {
       if (this.writer.db.inTransaction) this.writer.exec('ROLLBACK');
       for (const item of group) item.reject(error);
@@ -171,33 +182,6 @@ export class SqliteStore implements Store {
       if (outcome.ok) item.resolve(outcome.value);
       else item.reject(outcome.error);
     });
-  }
-
-  /**
-   * A group of one (every write when requests come one at a time) needs no SAVEPOINT: the transaction is its own.
-   * A SAVEPOINT makes SQLite copy every page the work changes, before changing it, into a statement journal (a
-   * temporary file): hundreds of writes to it for a session's transaction, for nothing when the rollback it allows
-   * would be the whole transaction's anyway.
-   */
-  private async runAlone(item: PendingWork<unknown>): Promise<void> {
-    let value: unknown;
-    try {
-      this.writer.exec('BEGIN IMMEDIATE');
-      try {
-        value = await item.work(this.writer);
-      } catch (error) {
-        this.writer.exec('ROLLBACK');
-        item.reject(error);
-        return;
-      }
-      this.writer.exec('COMMIT');
-      this.checkpointer.afterCommit();
-    } catch (error) {
-      if (this.writer.db.inTransaction) this.writer.exec('ROLLBACK');
-      item.reject(error);
-      return;
-    }
-    item.resolve(value);
   }
 
   async analyze(): Promise<void> {
