@@ -6,7 +6,8 @@
 import { OperationOutcomeError } from '@medplum/core';
 import type { Reference, Resource } from '@medplum/fhirtypes';
 import type { Logger } from 'pino';
-import type { Repository, StoredResource } from '../repo/repository.js';
+import { toStored, type Repository, type StoredResource } from '../repo/repository.js';
+import type { TransactionView } from './committed.js';
 import type { BotContext } from './types.js';
 import type { PolicySet } from './policies.js';
 
@@ -82,6 +83,8 @@ export interface ContextOptions {
   logger: Logger;
   now: Date;
   parsed: ParsedResources;
+  /** Committed answers kept between writes (committed.ts); none on engines that cannot keep them. */
+  view?: TransactionView;
 }
 
 export class ReadOnlyContext implements BotContext {
@@ -111,8 +114,7 @@ export class ReadOnlyContext implements BotContext {
     if (!key) return undefined;
     const cached = this.cache.get(key);
     if (cached !== undefined) return (cached ?? undefined) as T | undefined;
-    const [type, id] = key.split('/');
-    const stored = this.written.get(key) ?? (await this.guard(() => this.options.tx.readCurrent(type, id)));
+    const stored = this.written.get(key) ?? (await this.readCommitted(key));
     const resource = stored && !stored.deleted ? this.remember(stored) : undefined;
     if (!resource) this.cache.set(key, null);
     return resource as T | undefined;
@@ -120,18 +122,35 @@ export class ReadOnlyContext implements BotContext {
 
   async search<T extends Resource = Resource>(type: string, params: Record<string, string | string[]>): Promise<T[]> {
     const query = Object.fromEntries(Object.entries(params).map(([name, value]) => [name, Array.isArray(value) ? value : [value]]));
-    const result = await this.guard(() => this.options.tx.search({ resourceType: type, params: query, count: BOT_SEARCH_LIMIT, offset: 0, total: 'none' }));
-    return result.rows.map((row) => {
-      const key = `${row.resource_type}/${row.id}`;
+    const view = this.options.view;
+    let rows = view?.search(type, query);
+    if (!rows || rows.length >= BOT_SEARCH_LIMIT) {
+      const result = await this.guard(() => this.options.tx.search({ resourceType: type, params: query, count: BOT_SEARCH_LIMIT, offset: 0, total: 'none' }));
+      rows = result.rows.map(toStored);
+      view?.fillSearch(type, query, rows, BOT_SEARCH_LIMIT);
+    }
+    return rows.map((row) => {
+      const key = `${row.resourceType}/${row.id}`;
       const written = this.written.get(key);
       const cached = this.cache.get(key);
-      if (cached && this.versions.get(key) === Number(row.version_id)) return cached as T;
-      if (written && written.versionId === Number(row.version_id)) return this.remember(written) as T;
-      this.versions.set(key, Number(row.version_id));
-      const resource = parseStored(row.resource_type, row.id, Number(row.version_id), row.content);
+      if (cached && this.versions.get(key) === row.versionId) return cached as T;
+      if (written && written.versionId === row.versionId) return this.remember(written) as T;
+      this.versions.set(key, row.versionId);
+      const resource = parseStored(row.resourceType, row.id, row.versionId, row.json);
       this.cache.set(key, resource);
       return resource as T;
     });
+  }
+
+  /** The committed version of `Type/id` (this write's own are in `written`). */
+  private async readCommitted(key: string): Promise<StoredResource | undefined> {
+    const view = this.options.view;
+    const kept = view?.read(key);
+    if (kept !== undefined) return kept ?? undefined;
+    const [type, id] = key.split('/');
+    const stored = await this.guard(() => this.options.tx.readCurrent(type, id));
+    view?.fillRead(key, stored);
+    return stored;
   }
 
   changed<T extends Resource = Resource>(type: string): T[] {

@@ -11,6 +11,7 @@ import type { Repository, StoredResource, WriteHook } from '../repo/repository.j
 import type { Bot, BotInput, BotRule } from './types.js';
 import type { PolicySet } from './policies.js';
 import { ParsedResources, ReadOnlyContext } from './context.js';
+import { CommittedCache, type TransactionView } from './committed.js';
 import { addIssue, applyActions, BotContractError } from './actions.js';
 import { recordFailure } from './failures.js';
 
@@ -40,6 +41,9 @@ export class BotRunner implements WriteHook {
   private readonly maxDepth: number;
   /** How many of a transaction's changes the bots have already seen ($run-bots runs them before the hook). */
   private readonly processed = new WeakMap<Repository, number>();
+  /** Committed answers to the bots' reads and searches, kept between writes (committed.ts). */
+  readonly committed = new CommittedCache();
+  private readonly views = new WeakMap<Repository, TransactionView | undefined>();
 
   constructor(options: BotRunnerOptions) {
     this.bots = options.bots;
@@ -75,6 +79,8 @@ export class BotRunner implements WriteHook {
   private async process(tx: Repository, first: StoredResource[]): Promise<string[]> {
     const ran: string[] = [];
     const parsed = new ParsedResources();
+    if (!this.views.has(tx)) this.views.set(tx, this.committed.open(tx));
+    const view = this.views.get(tx);
     const now = new Date();
     const roots = first.map(keyOf);
     let batch = first;
@@ -85,7 +91,7 @@ export class BotRunner implements WriteHook {
       }
       const start = tx.changes.length;
       const changed = new Set(tx.changes.slice(0, start).map(keyOf).concat(batch.map(keyOf)));
-      const round = { parsed, now, changed, roots: depth > 1 ? roots : [] };
+      const round = { parsed, now, changed, roots: depth > 1 ? roots : [], view };
       for (const bot of this.bots) if ((await this.runBot(bot, tx, batch, round)) && depth === 1) ran.push(bot.id);
       batch = tx.changes.slice(start);
     }
@@ -95,7 +101,7 @@ export class BotRunner implements WriteHook {
 
   /** Runs one bot on a batch; false when nothing in the batch triggered it. */
   private async runBot(bot: Bot, tx: Repository, batch: StoredResource[], round: Round): Promise<boolean> {
-    const { parsed, now, changed, roots } = round;
+    const { parsed, now, changed, roots, view } = round;
     const triggered = new Map<string, StoredResource>();
     const deletions: StoredResource[] = [];
     const logger = this.logger.child({ bot: bot.id });
@@ -111,7 +117,7 @@ export class BotRunner implements WriteHook {
       return true;
     }
     if (triggered.size === 0 && deletions.length === 0) return false;
-    const ctx = new ReadOnlyContext({ tx, policies: this.policies, logger, now, parsed });
+    const ctx = new ReadOnlyContext({ tx, policies: this.policies, logger, now, parsed, view });
     const input: BotInput = {
       resources: [...triggered.values()].map((s) => ctx.remember(s)),
       deleted: await Promise.all(deletions.map(async (d) => ({ key: keyOf(d), previous: await previousVersion(tx, d, parsed) }))),
@@ -155,6 +161,7 @@ interface Round {
   changed: Set<string>;
   /** From the second round on, the write's own resources: failures are reported on them too. */
   roots: string[];
+  view?: TransactionView;
 }
 
 function keyOf(s: StoredResource): string {

@@ -6,6 +6,7 @@ import { OperationOutcomeError } from '@medplum/core';
 import type { OperationOutcomeIssue, Resource } from '@medplum/fhirtypes';
 import type { Queryer, ResourceRow, Store } from '../storage/store.js';
 import type { Indexer, Searcher, SearchQuery, SearchResult } from '../search/types.js';
+import type { IndexRows } from '../search/tables.js';
 import { assertValid, type Validator } from '../validation/validator.js';
 import { conflict, gone, notFound, preconditionFailed } from '../fhir/outcomes.js';
 import { assertValidId, isValidId, newId, nextTimestamp, stamp } from './meta.js';
@@ -39,6 +40,8 @@ export interface StoredResource {
    * Shared, never to be modified.
    */
   resource?: Resource;
+  /** The search index rows this transaction wrote for it (what a search would match it by). */
+  indexRows?: IndexRows;
 }
 
 export interface WriteResult {
@@ -195,8 +198,8 @@ export class Repository {
     const id = resource.id as string;
     const version = Number(resource.meta?.versionId);
     await this.putRows(type, id, current, version, time, json);
-    if (this.deps.indexer) await this.deps.indexer.index(this.db, type, id, resource);
-    this.changes.push({ resourceType: type, id, versionId: version, lastUpdated: time, deleted: false, json, resource });
+    const indexRows = this.deps.indexer ? await this.deps.indexer.index(this.db, type, id, resource) : undefined;
+    this.changes.push({ resourceType: type, id, versionId: version, lastUpdated: time, deleted: false, json, resource, indexRows });
   }
 
   private async putRows(type: string, id: string, current: StoredResource | undefined, version: number, time: number, json: string): Promise<void> {

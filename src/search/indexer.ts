@@ -13,7 +13,10 @@ export function createIndexer(dialect: Dialect): Indexer {
     async index(tx, resourceType, id, resource) {
       // A first version has no earlier rows to remove (a rolled-back attempt took its rows with it).
       if (!resource || resource.meta?.versionId !== '1') await deleteIndexRows(tx, resourceType, id);
-      if (resource) await insertIndexRows(tx, dialect, [{ resourceType, id, rows: extractRows(resource) }]);
+      if (!resource) return undefined;
+      const rows = extractRows(resource);
+      await insertIndexRows(tx, dialect, [{ resourceType, id, rows }]);
+      return rows;
     },
   };
 }

@@ -1,6 +1,7 @@
 /** The search contract the repository depends on; src/search/ implements it. */
 import type { OperationOutcomeIssue, Resource } from '@medplum/fhirtypes';
 import type { Queryer, ResourceRow } from '../storage/store.js';
+import type { IndexRows } from './tables.js';
 
 export type TotalMode = 'none' | 'estimate' | 'accurate';
 
@@ -43,6 +44,6 @@ export interface Searcher {
 
 /** Writes the search index rows of one resource version inside the write's transaction. */
 export interface Indexer {
-  /** `resource` undefined means deleted: remove its index rows. */
-  index(tx: Queryer, resourceType: string, id: string, resource: Resource | undefined): Promise<void>;
+  /** `resource` undefined means deleted: remove its index rows. Returns the rows written. */
+  index(tx: Queryer, resourceType: string, id: string, resource: Resource | undefined): Promise<IndexRows | undefined>;
 }

@@ -11,6 +11,30 @@ export interface Queryer {
   all<R extends Row = Record<string, unknown>>(query: Sql): Promise<R[]>;
   get<R extends Row = Record<string, unknown>>(query: Sql): Promise<R | undefined>;
   run(query: Sql): Promise<{ changes: number }>;
+  /**
+   * Inside a write transaction, on an engine that can tell cheaply what other writers did (SQLite): what lets a
+   * process keep committed data in memory between transactions (src/bots/committed.ts). Absent otherwise.
+   */
+  readonly commits?: CommitTracking;
+}
+
+/**
+ * How a write transaction stands among the others. In-process writers commit one after another, each writing one
+ * numbered in a sequence; other connections (another process on the same database) are seen through a version that
+ * changes when they commit.
+ */
+export interface CommitTracking {
+  /** Changes whenever another connection has committed (SQLite's `PRAGMA data_version`); stable in a transaction. */
+  externalVersion(): number;
+  /** Sequence number of the last in-process transaction that wrote and committed before this one began. */
+  readonly committedBefore: number;
+  /** No other transaction's uncommitted writes are visible to this one (it is the first of its group commit). */
+  readonly first: boolean;
+  /**
+   * Runs `fn` right after this transaction commits (never if it rolls back), before any later transaction starts,
+   * with this transaction's sequence number (`committedBefore` + the writing transactions committed with it).
+   */
+  onCommit(fn: (seq: number) => void): void;
 }
 
 export interface TransactionOptions {

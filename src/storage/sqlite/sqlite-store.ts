@@ -6,7 +6,7 @@
 import Database from 'better-sqlite3';
 import fs from 'node:fs';
 import path from 'node:path';
-import type { Queryer, Row, Store } from '../store.js';
+import type { CommitTracking, Queryer, Row, Store } from '../store.js';
 import { render, type Sql } from '../../sql/sql.js';
 import { sqliteDialect } from './dialect.js';
 import { applyMigrations } from '../migrate.js';
@@ -21,8 +21,18 @@ export interface SqliteStoreOptions {
 
 class Connection implements Queryer {
   private readonly statements = new Map<string, Database.Statement>();
+  /** Rows changed through this connection (statements that write but return rows count one): did a work write? */
+  writes = 0;
+  /** The current group member's, while its work runs on this (writer) connection. */
+  commits?: Member;
+  private dataVersion?: Database.Statement;
 
   constructor(readonly db: Database.Database) {}
+
+  externalVersion(): number {
+    this.dataVersion ??= this.db.prepare('PRAGMA data_version').pluck();
+    return Number(this.dataVersion.get());
+  }
 
   private prepare(query: Sql): { stmt: Database.Statement; params: unknown[] } {
     const { text, params } = render(query, sqliteDialect);
@@ -37,17 +47,21 @@ class Connection implements Queryer {
 
   allSync<R extends Row>(query: Sql): R[] {
     const { stmt, params } = this.prepare(query);
+    if (!stmt.readonly) this.writes++;
     return stmt.all(...params) as R[];
   }
 
   getSync<R extends Row>(query: Sql): R | undefined {
     const { stmt, params } = this.prepare(query);
+    if (!stmt.readonly) this.writes++;
     return stmt.get(...params) as R | undefined;
   }
 
   runSync(query: Sql): { changes: number } {
     const { stmt, params } = this.prepare(query);
-    return { changes: stmt.run(...params).changes };
+    const { changes } = stmt.run(...params);
+    this.writes += changes;
+    return { changes };
   }
 
   async all<R extends Row = Record<string, unknown>>(query: Sql): Promise<R[]> {
@@ -62,8 +76,28 @@ class Connection implements Queryer {
     return this.runSync(query);
   }
 
+  /** Statements of a migration (they may write anything). */
   exec(text: string): void {
+    this.writes++;
     this.db.exec(text);
+  }
+}
+
+/** A group member's place among the writers (CommitTracking, store.ts). */
+class Member implements CommitTracking {
+  readonly callbacks: Array<(seq: number) => void> = [];
+  constructor(
+    private readonly connection: Connection,
+    readonly committedBefore: number,
+    readonly first: boolean,
+  ) {}
+
+  externalVersion(): number {
+    return this.connection.externalVersion();
+  }
+
+  onCommit(fn: (seq: number) => void): void {
+    this.callbacks.push(fn);
   }
 }
 
@@ -100,6 +134,8 @@ export class SqliteStore implements Store {
   private queue: Promise<void> = Promise.resolve();
   private readonly pending: PendingWork<unknown>[] = [];
   private draining = false;
+  /** In-process transactions that wrote and committed (CommitTracking.committedBefore). */
+  private committed = 0;
 
   constructor(options: SqliteStoreOptions) {
     if (options.file === ':memory:') throw new Error('SQLite store needs a file: use a temporary directory');
@@ -149,33 +185,52 @@ export class SqliteStore implements Store {
    */
   private async runGroup(group: PendingWork<unknown>[]): Promise<void> {
     const savepoints = group.length > 1;
-    const outcomes: Array<{ ok: true; value: unknown } | { ok: false; error: unknown }> = [];
+    const writer = this.writer;
+    const outcomes: Array<{ ok: true; value: unknown; member: Member; wrote: boolean } | { ok: false; error: unknown }> = [];
     try {
-      this.writer.exec('BEGIN IMMEDIATE');
+      writer.db.exec('BEGIN IMMEDIATE');
+      const writesAtBegin = writer.writes;
       for (const item of group) {
-        if (savepoints) this.writer.exec('SAVEPOINT stride_work');
+        if (savepoints) writer.db.exec('SAVEPOINT stride_work');
+        const before = writer.writes;
+        const member = new Member(writer, this.committed, before === writesAtBegin);
+        writer.commits = member;
         try {
-          const value = await item.work(this.writer);
-          if (savepoints) this.writer.exec('RELEASE stride_work');
-          outcomes.push({ ok: true, value });
+          const value = await item.work(writer);
+          if (savepoints) writer.db.exec('RELEASE stride_work');
+          outcomes.push({ ok: true, value, member, wrote: writer.writes !== before });
         } catch (error) {
           if (savepoints) {
-            this.writer.exec('ROLLBACK TO stride_work');
-            this.writer.exec('RELEASE stride_work');
+            writer.db.exec('ROLLBACK TO stride_work');
+            writer.db.exec('RELEASE stride_work');
           }
           outcomes.push({ ok: false, error });
+        } finally {
+          writer.commits = undefined;
         }
       }
       if (outcomes.some((o) => o.ok)) {
-        this.writer.exec('COMMIT');
+        writer.db.exec('COMMIT');
         this.checkpointer.afterCommit();
       } else {
-        this.writer.exec('ROLLBACK');
+        writer.db.exec('ROLLBACK');
       }
     } catch (error) {
-      if (this.writer.db.inTransaction) this.writer.exec('ROLLBACK');
+      if (writer.db.inTransaction) writer.db.exec('ROLLBACK');
       for (const item of group) item.reject(error);
       return;
+    }
+    // Committed: each member that wrote takes the next number, and hears it before anything else runs.
+    for (const outcome of outcomes) {
+      if (!outcome.ok) continue;
+      if (outcome.wrote) this.committed++;
+      for (const fn of outcome.member.callbacks) {
+        try {
+          fn(this.committed);
+        } catch {
+          // A listener's failure is its own (the one in src/bots/committed.ts catches its errors): the commit stands.
+        }
+      }
     }
     group.forEach((item, i) => {
       const outcome = outcomes[i];
