@@ -35,11 +35,20 @@ const MAX_ROWS = 50_000;
 
 type Query = Record<string, string[]>;
 
-/** A kept search: its conditions (AND of OR lists of atoms) and its committed answer. */
+/**
+ * One condition of a kept search, an OR of values: token hashes (of `code` or `system|code`, scoped to the type and
+ * parameter as the index's are), and reference targets by target id (with the parameter and target type each needs).
+ */
+interface Condition {
+  hashes: Set<number>;
+  refs: Map<string, Array<[param: string, type: string]>>;
+}
+
+/** A kept search: its conditions (all must match) and its committed answer. */
 interface Kept {
   key: string;
   type: string;
-  conditions: string[][];
+  conditions: Condition[];
   /** Current versions matching, in id order. */
   rows: StoredResource[];
   /** Most matches the asker reads: an answer grown to it is no longer kept. */
@@ -92,8 +101,9 @@ export class TransactionView {
 export class CommittedCache {
   private readonly reads = new Map<string, StoredResource | null>();
   private readonly searches = new Map<string, Kept>();
-  /** Atom -> the kept searches whose first condition has it: a new version can match only those. */
-  private readonly byAtom = new Map<string, Set<Kept>>();
+  /** Token hash / reference target id -> the kept searches whose first condition has it: a new version can match only those. */
+  private readonly byHash = new Map<number, Set<Kept>>();
+  private readonly byRef = new Map<string, Set<Kept>>();
   /** `Type/id` -> the kept searches whose answer holds it. */
   private readonly byMember = new Map<string, Set<Kept>>();
   /** Resource type -> how many kept searches are of it. */
@@ -119,7 +129,7 @@ export class CommittedCache {
       this.seq = commits.committedBefore;
     }
     const view = new TransactionView(this, tx, commits.first);
-    commits.onCommit((seq) => this.commit(seq, tx.changes, view));
+    commits.onCommit((previous, seq) => this.commit(previous, seq, tx.changes, view));
     return view;
   }
 
@@ -140,9 +150,9 @@ export class CommittedCache {
   }
 
   /** A transaction committed: its reads and writes, in the order they happened, become the committed state. */
-  private commit(seq: number, changes: readonly StoredResource[], view: TransactionView): void {
+  private commit(previous: number, seq: number, changes: readonly StoredResource[], view: TransactionView): void {
     try {
-      if (seq !== this.seq && seq !== this.seq + 1) {
+      if (previous !== this.seq) {
         this.clear();
       } else {
         for (const fill of view.fills) this.fill(fill);
@@ -166,7 +176,8 @@ export class CommittedCache {
       if (old) this.drop(old);
       this.searches.set(search.key, search);
       this.types.set(search.type, (this.types.get(search.type) ?? 0) + 1);
-      for (const atom of search.conditions[0]) index(this.byAtom, atom, search);
+      for (const hash of search.conditions[0].hashes) index(this.byHash, hash, search);
+      for (const id of search.conditions[0].refs.keys()) index(this.byRef, id, search);
       for (const row of search.rows) index(this.byMember, keyOf(row), search);
       this.rows += search.rows.length;
       while (this.searches.size > MAX_SEARCHES || this.rows > MAX_ROWS) this.drop(this.searches.values().next().value as Kept);
@@ -178,7 +189,12 @@ export class CommittedCache {
     if (this.reads.has(key)) this.reads.set(key, slim(stored));
     if (!this.types.has(stored.resourceType)) return;
     const touched = new Set(this.byMember.get(key));
-    if (!stored.deleted) for (const atom of atomsOf(stored)) for (const kept of this.byAtom.get(atom) ?? []) touched.add(kept);
+    const rows = stored.deleted ? undefined : stored.indexRows?.rows;
+    for (const row of rows?.get('token') ?? []) {
+      for (const kept of this.byHash.get(row[3] as number) ?? []) touched.add(kept);
+      for (const kept of this.byHash.get(row[4] as number) ?? []) touched.add(kept);
+    }
+    for (const row of rows?.get('reference') ?? []) for (const kept of this.byRef.get(row[2] as string) ?? []) touched.add(kept);
     for (const kept of touched) {
       if (kept.type !== stored.resourceType) continue;
       const before = kept.rows.length;
@@ -199,7 +215,8 @@ export class CommittedCache {
     const n = (this.types.get(kept.type) ?? 1) - 1;
     if (n > 0) this.types.set(kept.type, n);
     else this.types.delete(kept.type);
-    for (const atom of kept.conditions[0]) unindex(this.byAtom, atom, kept);
+    for (const hash of kept.conditions[0].hashes) unindex(this.byHash, hash, kept);
+    for (const id of kept.conditions[0].refs.keys()) unindex(this.byRef, id, kept);
     for (const row of kept.rows) unindex(this.byMember, keyOf(row), kept);
     this.rows -= kept.rows.length;
   }
@@ -208,7 +225,8 @@ export class CommittedCache {
     if (this.reads.size || this.searches.size) this.clears++;
     this.reads.clear();
     this.searches.clear();
-    this.byAtom.clear();
+    this.byHash.clear();
+    this.byRef.clear();
     this.byMember.clear();
     this.types.clear();
     this.rows = 0;
@@ -223,7 +241,7 @@ function replay(kept: Kept, stored: StoredResource): number | undefined {
   const id = stored.id;
   let at = lowerBound(kept.rows, id);
   const present = at < kept.rows.length && kept.rows[at].id === id;
-  const matches = !stored.deleted && matchesAll(kept.conditions, atomsOf(stored));
+  const matches = !stored.deleted && kept.conditions.every((c) => matchesOne(c, stored.indexRows));
   if (present && matches) kept.rows[at] = slim(stored);
   else if (present) kept.rows.splice(at, 1);
   else if (matches) kept.rows.splice(at, 0, slim(stored));
@@ -231,8 +249,14 @@ function replay(kept: Kept, stored: StoredResource): number | undefined {
   return at < 0 ? undefined : at;
 }
 
-function matchesAll(conditions: string[][], atoms: ReadonlySet<string>): boolean {
-  return conditions.every((values) => values.some((atom) => atoms.has(atom)));
+/** Whether a version's index rows (src/search/tables.ts) satisfy one condition, as the searcher's SQL decides it. */
+function matchesOne(c: Condition, indexRows: IndexRows | undefined): boolean {
+  const rows = indexRows?.rows;
+  if (c.hashes.size) for (const row of rows?.get('token') ?? []) if (c.hashes.has(row[3] as number) || c.hashes.has(row[4] as number)) return true;
+  if (c.refs.size) {
+    for (const row of rows?.get('reference') ?? []) if (c.refs.get(row[2] as string)?.some(([param, type]) => param === row[0] && type === row[1])) return true;
+  }
+  return false;
 }
 
 /** First index whose id is not below `id` (ids are ASCII: JavaScript and SQLite's BINARY order agree). */
@@ -247,55 +271,35 @@ function lowerBound(rows: StoredResource[], id: string): number {
   return lo;
 }
 
-const atomCache = new WeakMap<StoredResource, Set<string>>();
-
-/** What a version can be found by: its reference targets and token hashes (index rows, src/search/tables.ts). */
-function atomsOf(stored: StoredResource): ReadonlySet<string> {
-  let atoms = atomCache.get(stored);
-  if (!atoms) {
-    atoms = rowAtoms(stored.indexRows);
-    atomCache.set(stored, atoms);
-  }
-  return atoms;
-}
-
-function rowAtoms(rows: IndexRows | undefined): Set<string> {
-  const atoms = new Set<string>();
-  for (const row of rows?.rows.get('reference') ?? []) atoms.add(`r\u001f${row[0]}\u001f${row[1]}/${row[2]}`);
-  for (const row of rows?.rows.get('token') ?? []) {
-    atoms.add(`h\u001f${row[3]}`);
-    atoms.add(`h\u001f${row[4]}`);
-  }
-  return atoms;
-}
-
 /**
- * The conditions of a search the index rows decide alone, as atoms (see rowAtoms); undefined for any other search.
+ * The conditions of a search the index rows decide alone (see matchesOne); undefined for any other search.
  * Parsed as the searcher parses it, so a value it would refuse is never kept (the search ran, and succeeded, first).
  */
-function keepable(type: string, query: Query): string[][] | undefined {
+function keepable(type: string, query: Query): Condition[] | undefined {
   if (Object.keys(query).some((name) => RESULT_PARAMETERS.has(name.split(':')[0]))) return undefined;
   const { conditions, unknown } = parseConditions(type, query);
   if (unknown.length || conditions.length === 0) return undefined;
-  const out: string[][] = [];
+  const out: Condition[] = [];
   for (const c of conditions) {
     if (c.kind !== 'param' || c.modifier !== '' || c.def.column) return undefined;
-    const atoms: string[] = [];
+    const condition: Condition = { hashes: new Set(), refs: new Map() };
     for (const value of c.values) {
       if (value.includes('\\')) return undefined;
       if (c.def.type === 'reference') {
         const m = /^([A-Z][A-Za-z]+)\/([A-Za-z0-9\-.]{1,64})$/.exec(value);
         if (!m || !loadDefinitions().resourceTypeSet.has(m[1]) || !isValidId(m[2])) return undefined;
-        atoms.push(`r\u001f${c.def.code}\u001f${m[1]}/${m[2]}`);
+        const wanted = condition.refs.get(m[2]) ?? [];
+        wanted.push([c.def.code, m[1]]);
+        condition.refs.set(m[2], wanted);
       } else if (c.def.type === 'token') {
         const { system, code } = splitSystem(value);
         if (code === '') return undefined;
-        atoms.push(`h\u001f${lookupHash(c.def.resourceType, c.def.code, system === undefined ? code : `${system}|${code}`)}`);
+        condition.hashes.add(lookupHash(c.def.resourceType, c.def.code, system === undefined ? code : `${system}|${code}`));
       } else {
         return undefined;
       }
     }
-    out.push(atoms);
+    out.push(condition);
   }
   return out;
 }
@@ -319,13 +323,13 @@ function touch<V>(map: Map<string, V>, key: string, value: V): void {
   map.set(key, value);
 }
 
-function index(map: Map<string, Set<Kept>>, key: string, kept: Kept): void {
+function index<K>(map: Map<K, Set<Kept>>, key: K, kept: Kept): void {
   let set = map.get(key);
   if (!set) map.set(key, (set = new Set()));
   set.add(kept);
 }
 
-function unindex(map: Map<string, Set<Kept>>, key: string, kept: Kept): void {
+function unindex<K>(map: Map<K, Set<Kept>>, key: K, kept: Kept): void {
   const set = map.get(key);
   if (set?.delete(kept) && set.size === 0) map.delete(key);
 }

@@ -32,9 +32,10 @@ export interface CommitTracking {
   readonly first: boolean;
   /**
    * Runs `fn` right after this transaction commits (never if it rolls back), before any later transaction starts,
-   * with this transaction's sequence number (`committedBefore` + the writing transactions committed with it).
+   * with the sequence number before it (what the transactions committed ahead of it reached) and its own (one more
+   * when it wrote, else the same).
    */
-  onCommit(fn: (seq: number) => void): void;
+  onCommit(fn: (previous: number, seq: number) => void): void;
 }
 
 export interface TransactionOptions {

@@ -54,7 +54,9 @@ function resourceFor(rnd: () => number, id: string): Resource {
     } as Resource;
   }
   const coding = pick([{ system: LOINC, code: '85071-9' }, { system: LOINC, code: '85070-1' }, { system: LOINC, code: '8302-2' }, { code: 'local-1' }, { system: 'http://other', code: '85071-9' }]);
-  return { resourceType: 'Observation', id, status: 'final', code: { coding: [coding] }, subject: { reference: pick(['Patient/p1', 'Patient/p2']) } } as Resource;
+  // The performer may be a patient too: the same target under another parameter must not match `subject`.
+  const performer = rnd() < 0.5 ? { performer: [{ reference: pick(['Patient/p1', 'Patient/p2']) }] } : {};
+  return { resourceType: 'Observation', id, status: 'final', code: { coding: [coding] }, subject: { reference: pick(['Patient/p1', 'Patient/p2']) }, ...performer } as Resource;
 }
 
 const ids = (rows: StoredResource[]) => rows.map((r) => `${r.resourceType}/${r.id}/${r.versionId}`);

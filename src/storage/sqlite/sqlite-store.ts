@@ -85,7 +85,7 @@ class Connection implements Queryer {
 
 /** A group member's place among the writers (CommitTracking, store.ts). */
 class Member implements CommitTracking {
-  readonly callbacks: Array<(seq: number) => void> = [];
+  readonly callbacks: Array<(previous: number, seq: number) => void> = [];
   constructor(
     private readonly connection: Connection,
     readonly committedBefore: number,
@@ -96,7 +96,7 @@ class Member implements CommitTracking {
     return this.connection.externalVersion();
   }
 
-  onCommit(fn: (seq: number) => void): void {
+  onCommit(fn: (previous: number, seq: number) => void): void {
     this.callbacks.push(fn);
   }
 }
@@ -223,10 +223,11 @@ export class SqliteStore implements Store {
     // Committed: each member that wrote takes the next number, and hears it before anything else runs.
     for (const outcome of outcomes) {
       if (!outcome.ok) continue;
+      const previous = this.committed;
       if (outcome.wrote) this.committed++;
       for (const fn of outcome.member.callbacks) {
         try {
-          fn(this.committed);
+          fn(previous, this.committed);
         } catch {
           // A listener's failure is its own (the one in src/bots/committed.ts catches its errors): the commit stands.
         }
