@@ -38,6 +38,8 @@ export class BotRunner implements WriteHook {
   readonly bots: readonly Bot[];
   readonly policies: PolicySet;
   private readonly logger: Logger;
+  /** Each bot's logger (made once: a pino child per write was a measurable part of the hook). */
+  private readonly loggers = new Map<string, Logger>();
   private readonly maxDepth: number;
   /** How many of a transaction's changes the bots have already seen ($run-bots runs them before the hook). */
   private readonly processed = new WeakMap<Repository, number>();
@@ -104,7 +106,8 @@ export class BotRunner implements WriteHook {
     const { parsed, now, changed, roots, view } = round;
     const triggered = new Map<string, StoredResource>();
     const deletions: StoredResource[] = [];
-    const logger = this.logger.child({ bot: bot.id });
+    let logger = this.loggers.get(bot.id);
+    if (!logger) this.loggers.set(bot.id, (logger = this.logger.child({ bot: bot.id })));
     try {
       for (const stored of batch) {
         if (!bot.resourceTypes.includes(stored.resourceType)) continue;

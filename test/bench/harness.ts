@@ -146,15 +146,23 @@ async function startChild(script: string, args: string[], env: Record<string, st
   };
 }
 
-/** Stride as `npm start` runs it: `node dist/src/cli/main.js serve`, request log at info level. */
+/** The node flags `npm start` runs the server with (package.json), so that the bench measures the server as shipped. */
+export function serverNodeFlags(): string[] {
+  const pkg = JSON.parse(fs.readFileSync(path.join(DIST, '..', 'package.json'), 'utf8')) as { scripts: { start: string } };
+  const match = /\bnode((?:\s+--\S+)*)\s+dist\/src\/cli\/main\.js serve/.exec(pkg.scripts.start);
+  if (!match) throw new Error(`bench: package.json's start script is not "node [flags] dist/src/cli/main.js serve": ${pkg.scripts.start}`);
+  return match[1].split(/\s+/).filter(Boolean);
+}
+
+/** Stride as `npm start` runs it: `node [its flags] dist/src/cli/main.js serve`, request log at info level. */
 export function startStride(ctx: BenchContext, env: Record<string, string>): Promise<Child> {
-  const nodeArgs = ctx.cpuProfDir ? ['--cpu-prof', `--cpu-prof-dir=${ctx.cpuProfDir}`] : [];
+  const nodeArgs = [...serverNodeFlags(), ...(ctx.cpuProfDir ? ['--cpu-prof', `--cpu-prof-dir=${ctx.cpuProfDir}`] : [])];
   return startChild('src/cli/main.js', ['serve'], env, '/fhir/metadata', nodeArgs);
 }
 
-/** A bare express 5 app answering GET with the bytes in `bodyFile`: the ceiling for read-by-id. */
+/** A bare express 5 app answering GET with the bytes in `bodyFile`, on the same node flags: the ceiling for read-by-id. */
 export function startBareExpress(bodyFile: string): Promise<Child> {
-  return startChild('test/bench/bare-express.js', [bodyFile], {}, '/fhir/Patient/ready');
+  return startChild('test/bench/bare-express.js', [bodyFile], {}, '/fhir/Patient/ready', serverNodeFlags());
 }
 
 /** One request on a fresh connection (Connection: close, so no socket outlives it); resolves status and body. */
