@@ -55,16 +55,23 @@ export function parseStored(type: string, id: string, version: number, json: str
 }
 
 /**
+ * The parse of each stored version object, kept as long as the object lives: the versions the committed cache holds
+ * (committed.ts) are parsed once, however many writes read them (an episode's earlier sessions, read at each new
+ * session of the episode, would otherwise drop out of the shared parses between two visits).
+ */
+const parsedVersions = new WeakMap<StoredResource, Resource>();
+
+/**
  * Resources once per write, whoever asks first (the trigger, a rule, the runner): what the write itself wrote is
  * already an object; a stored version comes from the shared parses.
  */
 export class ParsedResources {
-  private readonly parsed = new WeakMap<StoredResource, Resource>();
   parse(stored: StoredResource): Resource {
-    let resource = this.parsed.get(stored);
+    if (stored.resource) return stored.resource;
+    let resource = parsedVersions.get(stored);
     if (!resource) {
-      resource = stored.resource ?? parseStored(stored.resourceType, stored.id, stored.versionId, stored.json);
-      this.parsed.set(stored, resource);
+      resource = parseStored(stored.resourceType, stored.id, stored.versionId, stored.json);
+      parsedVersions.set(stored, resource);
     }
     return resource;
   }
@@ -136,7 +143,7 @@ export class ReadOnlyContext implements BotContext {
       if (cached && this.versions.get(key) === row.versionId) return cached as T;
       if (written && written.versionId === row.versionId) return this.remember(written) as T;
       this.versions.set(key, row.versionId);
-      const resource = parseStored(row.resourceType, row.id, row.versionId, row.json);
+      const resource = this.options.parsed.parse(row);
       this.cache.set(key, resource);
       return resource as T;
     });
