@@ -3,7 +3,7 @@
  * once it is finished (an unfinished session is still being documented). Every CPT-coded Procedure and the Encounter
  * are subjects: a finding of theirs that no rule reports any more is closed.
  */
-import type { Finding, Policy } from '../../src/bots/index.js';
+import type { DocumentationPolicy, Finding, Policy, PolicySet } from '../../src/bots/index.js';
 import type { DocRule, Problem, Subject, SubjectOf } from './rule.js';
 import { ENCOUNTER_RULES, PROCEDURE_RULES } from './rules/index.js';
 import { applicablePolicy, keyOf, type Session } from './session.js';
@@ -30,7 +30,7 @@ export async function evaluateSession(session: Session): Promise<Evaluation> {
 }
 
 async function runRule<S extends Subject>(rule: DocRule<S>, target: SubjectOf<S>, session: Session, out: Finding[]): Promise<void> {
-  const problems = rule.usesPolicy ? await underPolicy(rule, target, session) : await problemsOf(rule, target, session);
+  const problems = rule.policyFields ? await underPolicy(rule, target, session) : await problemsOf(rule, target, session);
   if (problems.length > 0) out.push(toFinding(rule, keyOf(target), problems, session));
 }
 
@@ -40,15 +40,47 @@ async function problemsOf<S extends Subject>(rule: DocRule<S>, target: SubjectOf
 }
 
 /**
- * A payer-dependent rule is checked under each policy first: when all agree (the usual case: documentation that
- * satisfies the strictest payer), the patient's Coverage need not be read at all.
+ * A payer-dependent rule decides by the policy fields it names. It is checked first under one policy of each group
+ * that agrees on those fields, each reduced to them (a rule that read a field it did not name would find it missing,
+ * and its tests would fail): when none finds a problem, no policy would (the usual case: documentation that satisfies
+ * the strictest payer), and the patient's Coverage need not be read. Otherwise it is checked under every policy, and
+ * when they disagree (or their texts do, naming the policy), the patient's Coverage picks the one that applies.
  */
 async function underPolicy<S extends Subject>(rule: DocRule<S>, target: SubjectOf<S>, session: Session): Promise<Problem[]> {
+  let clean = true;
+  for (const policy of deciding(rule, session.ctx.policies)) {
+    if ((await problemsOf(rule, target, { ...session, policy })).length > 0) {
+      clean = false;
+      break;
+    }
+  }
+  if (clean) return [];
   const results = new Map<Policy, Problem[]>();
   for (const policy of session.ctx.policies.all) results.set(policy, await problemsOf(rule, target, { ...session, policy }));
   const texts = new Set([...results.values()].map((p) => JSON.stringify(p)));
   if (texts.size === 1) return [...results.values()][0];
   return results.get(await applicablePolicy(session)) ?? [];
+}
+
+const decidingPolicies = new WeakMap<PolicySet, Map<string, Policy[]>>();
+
+/** One policy per group of policies that agree on the rule's fields, reduced to those fields; made once per rule. */
+function deciding(rule: DocRule, set: PolicySet): Policy[] {
+  let byRule = decidingPolicies.get(set);
+  if (!byRule) decidingPolicies.set(set, (byRule = new Map()));
+  let list = byRule.get(rule.id);
+  if (!list) {
+    const fields = rule.policyFields ?? [];
+    const groups = new Map<string, Policy>();
+    for (const policy of set.all) {
+      const key = JSON.stringify(fields.map((f) => policy.documentation[f]));
+      const documentation = Object.fromEntries(fields.map((f) => [f, policy.documentation[f]])) as unknown as DocumentationPolicy;
+      if (!groups.has(key)) groups.set(key, { ...policy, documentation });
+    }
+    list = [...groups.values()];
+    byRule.set(rule.id, list);
+  }
+  return list;
 }
 
 function toFinding(rule: DocRule, subject: string, problems: Problem[], session: Session): Finding {

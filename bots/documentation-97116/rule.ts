@@ -3,7 +3,7 @@
  * FHIRPath checks (conditions on resources, compiled once) or a computed check in TypeScript (STYLE 7, 11).
  */
 import type { Encounter, Procedure } from '@medplum/fhirtypes';
-import { compileCondition, type BotRule, type Environment } from '../../src/bots/index.js';
+import { compileCondition, type BotRule, type DocumentationPolicy, type Environment } from '../../src/bots/index.js';
 import type { Session } from './session.js';
 
 export type Subject = 'Procedure' | 'Encounter';
@@ -20,8 +20,11 @@ export interface Problem {
 
 export interface DocRule<S extends Subject = Subject> extends BotRule {
   subject: S;
-  /** It reads `session.policy` (its result may differ between payers). */
-  usesPolicy?: boolean;
+  /**
+   * The payer policy fields its decision reads (its result may differ between payers; its texts may also name the
+   * policy). Under policies that agree on these fields it decides alike (evaluate.ts).
+   */
+  policyFields?: ReadonlyArray<keyof DocumentationPolicy>;
   /** When the rule applies at all (e.g. gait training only); absent: always. */
   applies?(target: SubjectOf<S>, session: Session): boolean;
   check(target: SubjectOf<S>, session: Session): Promise<Problem[]>;
@@ -30,7 +33,7 @@ export interface DocRule<S extends Subject = Subject> extends BotRule {
 type Metadata<S extends Subject> = Omit<BotRule, 'subject' | 'expression'> & { subject: S };
 
 /** A rule computed in TypeScript (counting days, comparing dates and totals, resolving roles). */
-export function computedRule<S extends Subject>(def: Metadata<S> & Pick<DocRule<S>, 'applies' | 'check' | 'usesPolicy'>): DocRule<S> {
+export function computedRule<S extends Subject>(def: Metadata<S> & Pick<DocRule<S>, 'applies' | 'check' | 'policyFields'>): DocRule<S> {
   return def;
 }
 

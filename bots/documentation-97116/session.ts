@@ -26,8 +26,9 @@ export interface Session {
   plans: Map<string, CarePlan>;
   goals: Map<string, Goal>;
   /**
-   * The payer policy the rules read. Rules marked `usesPolicy` are first evaluated under every policy; only when the
-   * policies disagree on the result is the patient's Coverage read to pick the one that applies (evaluate.ts).
+   * The payer policy the rules read. Rules that name `policyFields` are first evaluated under the policies that differ
+   * in those fields; only when one finds a problem and the policies disagree is the patient's Coverage read to pick
+   * the one that applies (evaluate.ts).
    */
   policy: Policy;
   ctx: BotContext;

@@ -30,8 +30,11 @@ import { loadDefinitions } from '../validation/definitions.js';
 /** Resources and searches kept (least recently used goes first). */
 const MAX_READS = 5000;
 const MAX_SEARCHES = 2000;
-/** Matches held by all kept searches together (each is a stored version's text). */
-const MAX_ROWS = 50_000;
+/**
+ * Matches held by all kept searches together: each is a stored version's text, and its parse once read (context.ts),
+ * a few KB each for a session's Encounter: ~20,000 of them is some 100 MB at most.
+ */
+const MAX_ROWS = 20_000;
 
 type Query = Record<string, string[]>;
 

@@ -27,7 +27,7 @@ const certificationApplies = (_e: unknown, session: Session) => !!session.policy
 
 export const certification = computedRule({
   id: 'c10-certification',
-  usesPolicy: true,
+  policyFields: ['certification'],
   severity: 'error',
   subject: 'Encounter',
   title: 'The plan of care is certified within 30 days of the first treatment',
@@ -57,7 +57,7 @@ export const certification = computedRule({
 
 export const certificationDue = computedRule({
   id: 'c10-certification-due',
-  usesPolicy: true,
+  policyFields: ['certification'],
   severity: 'warning',
   subject: 'Encounter',
   title: 'The plan of care awaits certification',
@@ -80,7 +80,7 @@ export const certificationDue = computedRule({
 
 export const planDuration = computedRule({
   id: 'c10-plan-duration',
-  usesPolicy: true,
+  policyFields: ['certification'],
   severity: 'error',
   subject: 'Encounter',
   title: 'The plan of care lasts at most 90 days; then it is recertified',

@@ -27,7 +27,7 @@ export const diagnosis = fhirPathRule({
 
 export const coveredDiagnosis = computedRule({
   id: 'c2-covered-diagnosis',
-  usesPolicy: true,
+  policyFields: ['coveredDiagnoses'],
   severity: 'error',
   subject: 'Procedure',
   title: "A diagnosis on the payer's covered list",

@@ -20,7 +20,7 @@ export function usesFes(session: Session): boolean {
 
 export const fes = computedRule({
   id: 'c13-fes',
-  usesPolicy: true,
+  policyFields: ['fes'],
   severity: 'error',
   subject: 'Procedure',
   title: 'FES with gait training: spinal cord injury, a physical therapist, a walking goal',

@@ -11,7 +11,7 @@ import { episodeOf, episodeSessions, progressReports, treatmentDays } from '../e
 
 export const progressReport = computedRule({
   id: 'c9-progress-report',
-  usesPolicy: true,
+  policyFields: ['progressReport'],
   severity: 'error',
   subject: 'Encounter',
   title: 'A progress report at least every 10 treatment days, by the therapist',
@@ -41,7 +41,7 @@ export const progressReport = computedRule({
 
 export const frequencyReview = computedRule({
   id: 'c12-frequency-review',
-  usesPolicy: true,
+  policyFields: ['frequencyReview'],
   severity: 'warning',
   subject: 'Encounter',
   title: 'Continued gait training beyond the visit threshold shows continued progress',
