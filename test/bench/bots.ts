@@ -29,8 +29,8 @@ const SIGNATURE = 'signature';
 const NUMBERS: Record<string, number> = { patient: 1, pt: 2, pta: 3, md: 4, ptRole: 5, ptaRole: 6, clinic: 7, payer: 8, coverage: 9, gaitDx: 10, hipDx: 11, episode: 12, plan: 13, encounter: 17, gait: 18, exercise: 19, activities: 20, gaitSpeed: 21, tug: 22, signature: 23 };
 const urn = (name: string) => `urn:uuid:3f2b6c1e-0000-4000-8000-${String(NUMBERS[name]).padStart(12, '0')}`;
 const EPISODES = 1000;
-/** Unmeasured writes per server before its first measured round: ~3,000 session writes. */
-const WARM_MS = 25_000;
+/** Unmeasured writes per server before its first measured round: ~4,000 session writes. */
+const WARM_MS = 40_000;
 
 interface Server {
   label: string;
@@ -149,6 +149,11 @@ async function measure(ctx: BenchContext, signed: boolean): Promise<Figure[]> {
       return out;
     };
     const pairedMedian = (x: number[], y: number[]) => (x.length && y.length ? median(x.map((v, i) => v - y[i])) : NaN);
+    /** The middle half of the per-round differences (how much the rounds agree). */
+    const spread = (x: number[], y: number[]) => {
+      const d = x.map((v, i) => v - y[i]).sort((a, b) => a - b);
+      return d.length ? `${d[Math.floor(d.length / 4)].toFixed(2)} to ${d[Math.floor((3 * d.length) / 4)].toFixed(2)} ms` : 'n/a';
+    };
     const [base, doc] = await alternate(servers[0], servers[1], ctx.quick ? 6 : 16);
     const [base2, all] = await alternate(servers[0], servers[2], ctx.quick ? 3 : 8);
     const without = median(base.latencies);
@@ -173,7 +178,7 @@ async function measure(ctx: BenchContext, signed: boolean): Promise<Figure[]> {
         against: 1,
         againstLabel: 'target',
         better: 'lower',
-        note: `median of ${doc.medians.length} paired rounds; overall medians ${without.toFixed(2)} ms without bots, ${documentation.toFixed(2)} ms with (${writes})`,
+        note: `median of ${doc.medians.length} paired rounds (middle half ${spread(doc.medians, base.medians)}); overall medians ${without.toFixed(2)} ms without bots, ${documentation.toFixed(2)} ms with (${writes})`,
       },
       {
         name: `bots: documentation bot, added server CPU per write, ${kind}`,
@@ -182,7 +187,7 @@ async function measure(ctx: BenchContext, signed: boolean): Promise<Figure[]> {
         against: 1,
         againstLabel: 'target',
         better: 'lower',
-        note: `median of paired rounds; per write ${cpuWithout.toFixed(2)} ms without bots, ${cpuDoc.toFixed(2)} ms with (medians of rounds)`,
+        note: `median of paired rounds (middle half ${spread(doc.cpu, base.cpu)}); per write ${cpuWithout.toFixed(2)} ms without bots, ${cpuDoc.toFixed(2)} ms with (medians of rounds)`,
       },
       {
         name: `billing: finished-session write with claim generation, median latency, ${kind}`,
