@@ -6,9 +6,9 @@
  *
  * Correctness rests on seeing every change (storage CommitTracking, store.ts):
  * - in this process, each writing transaction commits with the next number of a sequence, and the bots' hook of
- *   each repository transaction replays, at its commit, what it wrote (every version, with the index rows a search
- *   matches it by) and what it read, in the order it happened. A committed number it did not replay (a write that
- *   was not a repository transaction, one that ran without the hook) empties the cache;
+ *   each repository transaction replays, at its commit, what it read and then what it wrote (every version, with the
+ *   index rows a search matches it by; the last version of each resource wins). A committed number it did not replay
+ *   (a write that was not a repository transaction, one that ran without the hook) empties the cache;
  * - another connection's commit (`stride import` beside `stride serve` on one SQLite file) changes the database's
  *   external version, which empties the cache at the next transaction;
  * - a transaction uses the cache only when no other transaction's uncommitted writes are visible to it (the first of
