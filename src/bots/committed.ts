@@ -19,10 +19,10 @@
  * parameter with `Type/id` values, a token parameter with `code`, `|code` or `system|code` values (the hashes the
  * index tables hold), no modifiers; the answer is every match, in id order, as the searcher returns it.
  */
-import { isValidId } from '../repo/meta.js';
 import type { Repository, StoredResource } from '../repo/repository.js';
 import { lookupHash } from '../search/hash.js';
 import { parseConditions, RESULT_PARAMETERS } from '../search/parse.js';
+import { parseReference } from '../search/params/reference.js';
 import type { IndexRows } from '../search/tables.js';
 import { splitSystem } from '../search/values.js';
 import { loadDefinitions } from '../validation/definitions.js';
@@ -289,11 +289,12 @@ function keepable(type: string, query: Query): Condition[] | undefined {
     for (const value of c.values) {
       if (value.includes('\\')) return undefined;
       if (c.def.type === 'reference') {
-        const m = /^([A-Z][A-Za-z]+)\/([A-Za-z0-9\-.]{1,64})$/.exec(value);
-        if (!m || !loadDefinitions().resourceTypeSet.has(m[1]) || !isValidId(m[2])) return undefined;
-        const wanted = condition.refs.get(m[2]) ?? [];
-        wanted.push([c.def.code, m[1]]);
-        condition.refs.set(m[2], wanted);
+        // `Type/id` (or `Type/id/_history/n`) as the searcher reads it; not an absolute URL or a bare id.
+        const target = parseReference(value);
+        if (!target?.type || !loadDefinitions().resourceTypeSet.has(target.type)) return undefined;
+        const wanted = condition.refs.get(target.id) ?? [];
+        wanted.push([c.def.code, target.type]);
+        condition.refs.set(target.id, wanted);
       } else if (c.def.type === 'token') {
         const { system, code } = splitSystem(value);
         if (code === '') return undefined;

@@ -62,19 +62,17 @@ export function parseStored(type: string, id: string, version: number, json: str
 const parsedVersions = new WeakMap<StoredResource, Resource>();
 
 /**
- * Resources once per write, whoever asks first (the trigger, a rule, the runner): what the write itself wrote is
- * already an object; a stored version comes from the shared parses.
+ * A stored version as a resource, whoever asks (the trigger, a rule, the runner): what the write itself wrote is
+ * already an object; a stored version is parsed once per object, from the shared parses.
  */
-export class ParsedResources {
-  parse(stored: StoredResource): Resource {
-    if (stored.resource) return stored.resource;
-    let resource = parsedVersions.get(stored);
-    if (!resource) {
-      resource = parseStored(stored.resourceType, stored.id, stored.versionId, stored.json);
-      parsedVersions.set(stored, resource);
-    }
-    return resource;
+export function resourceOf(stored: StoredResource): Resource {
+  if (stored.resource) return stored.resource;
+  let resource = parsedVersions.get(stored);
+  if (!resource) {
+    resource = parseStored(stored.resourceType, stored.id, stored.versionId, stored.json);
+    parsedVersions.set(stored, resource);
   }
+  return resource;
 }
 
 /** `Type/id` of a local reference (`Type/id` or `Type/id/_history/n`); undefined for anything else. */
@@ -89,7 +87,6 @@ export interface ContextOptions {
   policies: PolicySet;
   logger: Logger;
   now: Date;
-  parsed: ParsedResources;
   /** Committed answers kept between writes (committed.ts); none on engines that cannot keep them. */
   view?: TransactionView;
 }
@@ -143,7 +140,7 @@ export class ReadOnlyContext implements BotContext {
       if (cached && this.versions.get(key) === row.versionId) return cached as T;
       if (written && written.versionId === row.versionId) return this.remember(written) as T;
       this.versions.set(key, row.versionId);
-      const resource = this.options.parsed.parse(row);
+      const resource = resourceOf(row);
       this.cache.set(key, resource);
       return resource as T;
     });
@@ -171,7 +168,7 @@ export class ReadOnlyContext implements BotContext {
   /** Makes a stored version the one this context hands out (also used for resources a trigger matched). */
   remember(stored: StoredResource): Resource {
     const key = `${stored.resourceType}/${stored.id}`;
-    const resource = this.options.parsed.parse(stored);
+    const resource = resourceOf(stored);
     this.cache.set(key, resource);
     this.versions.set(key, stored.versionId);
     return resource;

@@ -10,7 +10,7 @@ import type { Logger } from 'pino';
 import type { Repository, StoredResource, WriteHook } from '../repo/repository.js';
 import type { Bot, BotInput, BotRule } from './types.js';
 import type { PolicySet } from './policies.js';
-import { ParsedResources, ReadOnlyContext } from './context.js';
+import { ReadOnlyContext, resourceOf } from './context.js';
 import { CommittedCache, type TransactionView } from './committed.js';
 import { addIssue, applyActions, BotContractError } from './actions.js';
 import { recordFailure } from './failures.js';
@@ -39,7 +39,7 @@ export class BotRunner implements WriteHook {
   readonly policies: PolicySet;
   private readonly logger: Logger;
   /** Each bot's logger (made once: a pino child per write was a measurable part of the hook). */
-  private readonly loggers = new Map<string, Logger>();
+  private readonly loggers: ReadonlyMap<string, Logger>;
   private readonly maxDepth: number;
   /** How many of a transaction's changes the bots have already seen ($run-bots runs them before the hook). */
   private readonly processed = new WeakMap<Repository, number>();
@@ -51,6 +51,7 @@ export class BotRunner implements WriteHook {
     this.bots = options.bots;
     this.policies = options.policies;
     this.logger = options.logger;
+    this.loggers = new Map(options.bots.map((b) => [b.id, options.logger.child({ bot: b.id })]));
     this.maxDepth = options.maxDepth ?? MAX_DEPTH;
   }
 
@@ -80,7 +81,6 @@ export class BotRunner implements WriteHook {
 
   private async process(tx: Repository, first: StoredResource[]): Promise<string[]> {
     const ran: string[] = [];
-    const parsed = new ParsedResources();
     if (!this.views.has(tx)) this.views.set(tx, this.committed.open(tx));
     const view = this.views.get(tx);
     const now = new Date();
@@ -93,7 +93,7 @@ export class BotRunner implements WriteHook {
       }
       const start = tx.changes.length;
       const changed = new Set(tx.changes.slice(0, start).map(keyOf).concat(batch.map(keyOf)));
-      const round = { parsed, now, changed, roots: depth > 1 ? roots : [], view };
+      const round = { now, changed, roots: depth > 1 ? roots : [], view };
       for (const bot of this.bots) if ((await this.runBot(bot, tx, batch, round)) && depth === 1) ran.push(bot.id);
       batch = tx.changes.slice(start);
     }
@@ -103,16 +103,15 @@ export class BotRunner implements WriteHook {
 
   /** Runs one bot on a batch; false when nothing in the batch triggered it. */
   private async runBot(bot: Bot, tx: Repository, batch: StoredResource[], round: Round): Promise<boolean> {
-    const { parsed, now, changed, roots, view } = round;
+    const { now, changed, roots, view } = round;
     const triggered = new Map<string, StoredResource>();
     const deletions: StoredResource[] = [];
-    let logger = this.loggers.get(bot.id);
-    if (!logger) this.loggers.set(bot.id, (logger = this.logger.child({ bot: bot.id })));
+    const logger = this.loggers.get(bot.id) as Logger;
     try {
       for (const stored of batch) {
         if (!bot.resourceTypes.includes(stored.resourceType)) continue;
         if (stored.deleted) deletions.push(stored);
-        else if (bot.triggers(parsed.parse(stored))) triggered.set(keyOf(stored), stored);
+        else if (bot.triggers(resourceOf(stored))) triggered.set(keyOf(stored), stored);
       }
     } catch (error) {
       // A trigger that throws on some input is the bot's bug: it runs for nothing in this write.
@@ -120,10 +119,10 @@ export class BotRunner implements WriteHook {
       return true;
     }
     if (triggered.size === 0 && deletions.length === 0) return false;
-    const ctx = new ReadOnlyContext({ tx, policies: this.policies, logger, now, parsed, view });
+    const ctx = new ReadOnlyContext({ tx, policies: this.policies, logger, now, view });
     const input: BotInput = {
       resources: [...triggered.values()].map((s) => ctx.remember(s)),
-      deleted: await Promise.all(deletions.map(async (d) => ({ key: keyOf(d), previous: await previousVersion(tx, d, parsed) }))),
+      deleted: await Promise.all(deletions.map(async (d) => ({ key: keyOf(d), previous: await previousVersion(tx, d) }))),
     };
     const keys = [...triggered.keys(), ...deletions.map(keyOf)];
     const failed = (error: unknown) => recordFailure({ tx, botId: bot.id, triggered: versions([...triggered.values(), ...deletions]), also: roots, error, logger, now });
@@ -158,7 +157,6 @@ export class BotRunner implements WriteHook {
 }
 
 interface Round {
-  parsed: ParsedResources;
   now: Date;
   /** `Type/id` of everything the write changed before this round's bots ran. */
   changed: Set<string>;
@@ -175,10 +173,10 @@ function versions(list: StoredResource[]): Map<string, number> {
   return new Map(list.map((s) => [keyOf(s), s.versionId]));
 }
 
-async function previousVersion(tx: Repository, deletion: StoredResource, parsed: ParsedResources): Promise<BotInput['deleted'][number]['previous']> {
+async function previousVersion(tx: Repository, deletion: StoredResource): Promise<BotInput['deleted'][number]['previous']> {
   if (deletion.versionId <= 1) return undefined;
   try {
-    return parsed.parse(await tx.vread(deletion.resourceType, deletion.id, deletion.versionId - 1));
+    return resourceOf(await tx.vread(deletion.resourceType, deletion.id, deletion.versionId - 1));
   } catch (err) {
     if (err instanceof OperationOutcomeError) return undefined;
     throw err;
