@@ -6,8 +6,15 @@
  */
 import { OperationOutcomeError, validateResource } from '@medplum/core';
 import type { OperationOutcomeIssue, Resource } from '@medplum/fhirtypes';
+import { isCleanStructure } from './clean-structure.js';
 
 export function checkStructure(resource: Resource): OperationOutcomeIssue[] {
+  // Most resources are clean: a walk of what is present proves it; only the others pay for the full crawl.
+  return isCleanStructure(resource) ? [] : fullStructureCheck(resource);
+}
+
+/** The full check: validateResource's issues, less those it misreads, worded for a person. */
+export function fullStructureCheck(resource: Resource): OperationOutcomeIssue[] {
   let issues: OperationOutcomeIssue[];
   try {
     issues = validateResource(resource) ?? [];

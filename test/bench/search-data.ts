@@ -3,18 +3,7 @@
  * procedures and 2 outcome measures per session: 51 resources a patient, deterministic for a given count. Bundles
  * are transactions of PUTs with client ids, so the queries can name resources without looking them up.
  */
-
-/** mulberry32: a small seeded PRNG, so every run generates the same data. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { prng } from '../support/random.js';
 
 export const RESOURCES_PER_PATIENT = 51;
 export const LOINC = 'http://loinc.org';

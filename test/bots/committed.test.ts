@@ -15,6 +15,7 @@ import { openStride, type Stride } from '../../src/stride.js';
 import { CommittedCache } from '../../src/bots/committed.js';
 import { toStored, type Repository, type StoredResource } from '../../src/repo/repository.js';
 import { selectCurrent, updateCurrent } from '../../src/repo/queries.js';
+import { prng } from '../support/random.js';
 
 const LOINC = 'http://loinc.org';
 /** Most matches a search returns here (the bots': 1,000): small, so that answers cut short happen. */
@@ -29,17 +30,6 @@ const QUERIES: Array<[string, Record<string, string[]>]> = [
   ['Observation', { code: ['|local-1'] }],
   ['Observation', { subject: ['Patient/p1'], _sort: ['-date'] }],
 ];
-
-/** A small deterministic generator (mulberry32), so that a failure reproduces. */
-function random(seed: number): () => number {
-  let a = seed;
-  return () => {
-    a = (a + 0x6d2b79f5) | 0;
-    let t = Math.imul(a ^ (a >>> 15), 1 | a);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 function resourceFor(rnd: () => number, id: string): Resource {
   const pick = <T,>(list: T[]): T => list[Math.floor(rnd() * list.length)];
@@ -82,7 +72,7 @@ describe('committed answers kept between writes (SQLite)', () => {
   });
 
   it('answers every read and search as SQL does, whoever wrote what', async () => {
-    const rnd = random(20261127);
+    const rnd = prng(20261127);
     const cache = new CommittedCache();
     const stats = { searchHits: 0, readHits: 0, compared: 0, notFirst: 0, rolledBack: 0 };
     const pool = [...Array.from({ length: 12 }, (_, i) => `enc-${i}`), ...Array.from({ length: 12 }, (_, i) => `obs-${i}`)];

@@ -1,0 +1,240 @@
+/**
+ * A proof of cleanliness for the structure layer (structure.ts). @medplum/core's `validateResource` crawls every
+ * element definition of a type, present or not, resolving each through its generic property lookup: 120-250 us for a
+ * small DetectedIssue or Provenance, most of a bot's finding write. Almost every resource written is clean, so this
+ * module answers one question fast: "would validateResource report nothing at all for this resource?".
+ *
+ * It walks only the properties present, against plans compiled once per type from the same InternalTypeSchema
+ * validateResource uses, and evaluates the same invariants (error severity, same skipped keys, same variables) with
+ * the same FHIRPath engine. It returns true only when every check validateResource makes passes; anything it does not
+ * model (primitive extensions `_x`, empty values, nulls, unknown or ambiguous properties, two choices of one element,
+ * fixed/pattern/slicing, a failing check) makes it return false, and the caller runs validateResource itself, whose
+ * issues (and their wording) are then what the client sees. So a false answer costs one extra walk and can never
+ * change a result; a wrong true answer would hide an issue, which test/validation/clean-structure.test.ts looks for
+ * across the conformance resources, the examples and mutations of them.
+ */
+import {
+  evalFhirPathTyped,
+  fhirTypeToJsType,
+  isEmpty,
+  isReference,
+  isResource,
+  parseFhirPath,
+  toTypedValue,
+  tryGetDataType,
+  UCUM,
+  validationRegexes,
+  type InternalSchemaElement,
+  type InternalTypeSchema,
+  type TypedValue,
+} from '@medplum/core';
+import type { Resource } from '@medplum/fhirtypes';
+
+type Atom = ReturnType<typeof parseFhirPath>;
+
+/** validateResource does not evaluate these (its own list; ele-1 and dom-3 need whole-tree functions). */
+const SKIPPED_CONSTRAINTS = new Set(['ele-1', 'dom-3', 'org-1', 'sdf-19']);
+const HL7_SD = 'http://hl7.org/fhir/StructureDefinition/';
+const MEDPLUM_SD = 'https://medplum.com/fhir/StructureDefinition/';
+const MAX_STRING = 1024 * 1024;
+const INTEGER_TYPES = new Set(['integer', 'positiveInt', 'unsignedInt']);
+
+/** One JSON property name of a type, resolved to its element and the type that name carries. */
+interface Property {
+  element: InternalSchemaElement;
+  /** Index into the plan's elements: two names of one choice element share it. */
+  slot: number;
+  type: string;
+  /** 'string' | 'number' | 'boolean' for primitives; undefined for complex types. */
+  jsType: string | undefined;
+  regex: RegExp | undefined;
+  constraints: Atom[];
+  /** For Reference: whether a reference to a resource type passes validateResource's target check. */
+  targets: readonly string[] | undefined;
+}
+
+interface Plan {
+  properties: Map<string, Property>;
+  /** Slots of elements with min > 0. */
+  required: number[];
+  slots: number;
+  constraints: Atom[];
+}
+
+const plans = new Map<string, Plan | null>();
+const ucum = toTypedValue(UCUM);
+
+/**
+ * True only when `validateResource(resource)` would return no issue that structure.ts keeps (see the module comment).
+ */
+export function isCleanStructure(resource: Resource): boolean {
+  const plan = planOf(resource.resourceType);
+  if (!plan) return false;
+  const root: TypedValue = { type: resource.resourceType, value: resource };
+  const walk = new Walk(root);
+  try {
+    if (!walk.constraints(plan.constraints, root, resource)) return false;
+    return walk.object(resource as unknown as Record<string, unknown>, plan, resource, true);
+  } catch {
+    // A shape the plans did not expect (the full validator will say what it is).
+    return false;
+  }
+}
+
+class Walk {
+  private readonly variables: Record<string, TypedValue>;
+
+  constructor(root: TypedValue) {
+    this.variables = { '%context': root, '%ucum': ucum, '%resource': root, '%rootResource': root };
+  }
+
+  object(obj: Record<string, unknown>, plan: Plan, resource: object, isResourceValue: boolean): boolean {
+    const seen: Array<boolean | undefined> = new Array(plan.slots);
+    for (const key in obj) {
+      if (key === 'resourceType' && isResourceValue) continue;
+      const property = plan.properties.get(key);
+      if (!property || seen[property.slot]) return false;
+      seen[property.slot] = true;
+      if (!this.property(obj[key], property, resource)) return false;
+    }
+    for (const slot of plan.required) if (!seen[slot]) return false;
+    return true;
+  }
+
+  private property(value: unknown, property: Property, resource: object): boolean {
+    const { element } = property;
+    if (value === null || isEmpty(value)) return false;
+    let values: unknown[];
+    if (element.isArray) {
+      if (!Array.isArray(value)) return false;
+      values = value;
+    } else {
+      if (Array.isArray(value)) return false;
+      values = [value];
+    }
+    if (values.length < element.min || values.length > element.max) return false;
+    for (const item of values) if (!this.item(item, property, resource)) return false;
+    return true;
+  }
+
+  private item(item: unknown, property: Property, resource: object): boolean {
+    if (item === null || item === undefined) return false;
+    let type = property.type;
+    if (property.jsType) {
+      if (typeof item !== property.jsType || !primitiveOk(item as string | number | boolean, type, property.regex)) return false;
+    } else if (typeof item !== 'object' || Array.isArray(item) || isEmpty(item)) {
+      return false;
+    }
+    let inner = resource;
+    if (type === 'Resource') {
+      if (!isResource(item)) return false;
+      type = item.resourceType;
+      inner = item;
+    } else if (!property.jsType && 'resourceType' in (item as object)) {
+      return false;
+    }
+    const typed: TypedValue = { type, value: item };
+    if (property.constraints.length && !this.constraints(property.constraints, typed, resource)) return false;
+    if (type === 'Reference' && !referenceOk(item, property.targets)) return false;
+    if (property.jsType) return true;
+    const plan = planOf(type);
+    return plan !== null && this.object(item as Record<string, unknown>, plan, inner, inner !== resource);
+  }
+
+  /** validateResource's invariant check: each expression must give exactly `true`. */
+  constraints(atoms: readonly Atom[], value: TypedValue, resource: object): boolean {
+    const v = this.variables;
+    v['%context'] = value;
+    v['%resource'] = resource === (v['%rootResource'].value as object) ? v['%rootResource'] : toTypedValue(resource);
+    for (const atom of atoms) {
+      const result = evalFhirPathTyped(atom, [value], v);
+      if (result.length !== 1 || result[0].value !== true) return false;
+    }
+    return true;
+  }
+}
+
+function primitiveOk(value: string | number | boolean, type: string, regex: RegExp | undefined): boolean {
+  if (typeof value === 'string') {
+    if (!value.trim() || value.length > MAX_STRING) return false;
+    return !regex || regex.test(value);
+  }
+  if (typeof value === 'number') {
+    if (!Number.isFinite(value)) return false;
+    if (INTEGER_TYPES.has(type) && !Number.isInteger(value)) return false;
+    if (type === 'positiveInt' && value <= 0) return false;
+    if (type === 'unsignedInt' && value < 0) return false;
+  }
+  return true;
+}
+
+/** validateResource's reference target check (a mismatch is a warning there; here it means "not clean"). */
+function referenceOk(item: unknown, targets: readonly string[] | undefined): boolean {
+  if (!targets || !isReference(item)) return true;
+  const reference = item.reference;
+  if (reference.startsWith('#')) return true;
+  const type = reference.includes('?') ? reference.split('?')[0] : reference.split('/')[0];
+  // An absolute reference (`urn:uuid:...`, `http://...`): validateResource reads its scheme as a type and warns, and
+  // structure.ts drops that warning (the reference layer checks absolute references).
+  if (!type || type.includes(':')) return true;
+  for (const target of targets) {
+    if (target === `${HL7_SD}Resource` || target === HL7_SD + type || target === MEDPLUM_SD + type) return true;
+    if (!target.startsWith(HL7_SD) && !target.startsWith(MEDPLUM_SD)) return true;
+  }
+  return false;
+}
+
+function planOf(type: string): Plan | null {
+  let plan = plans.get(type);
+  if (plan === undefined) {
+    const schema = tryGetDataType(type);
+    plan = schema ? compile(schema) : null;
+    plans.set(type, plan);
+  }
+  return plan;
+}
+
+function compile(schema: InternalTypeSchema): Plan | null {
+  const properties = new Map<string, Property>();
+  const required: number[] = [];
+  const entries = Object.entries(schema.elements);
+  for (let slot = 0; slot < entries.length; slot++) {
+    const [key, element] = entries[slot];
+    // Profiles' refinements are not modelled: such a type is always left to the full validator.
+    const last = element.path.slice(element.path.lastIndexOf('.') + 1);
+    if (element.fixed || element.pattern || element.slicing || last !== key || !element.type?.length) return null;
+    if (element.min > 0) required.push(slot);
+    const constraints = atoms(element.constraints);
+    const choice = key.endsWith('[x]');
+    const types = choice ? element.type : [element.type[0]];
+    for (const t of types) {
+      const name = choice ? key.slice(0, -3) + t.code.charAt(0).toUpperCase() + t.code.slice(1) : key;
+      if (properties.has(name)) return null;
+      const jsType = (fhirTypeToJsType as Record<string, string>)[t.code];
+      const targets = t.code === 'Reference' ? t.targetProfile : undefined;
+      properties.set(name, { element, slot, type: t.code, jsType, regex: validationRegexes[t.code], constraints, targets });
+    }
+  }
+  // validateResource reads a name like `valueSetX` as a choice of `value[x]` when that element exists: a name whose
+  // reading differs from ours is left to it.
+  for (const [name, property] of properties) {
+    const reading = choiceReading(name, schema.elements);
+    const ours = Object.keys(schema.elements)[property.slot];
+    if (reading !== undefined && reading !== ours) properties.delete(name);
+  }
+  return { properties, required, slots: entries.length, constraints: atoms(schema.constraints) };
+}
+
+/** The choice element validateResource's additional-property check would read `name` as, if any. */
+function choiceReading(name: string, elements: Record<string, InternalSchemaElement>): string | undefined {
+  let prefix = '';
+  for (const part of name.split(/(?=[A-Z])/g)) {
+    prefix += part;
+    if (elements[`${prefix}[x]`]) return `${prefix}[x]`;
+  }
+  return undefined;
+}
+
+function atoms(constraints: InternalSchemaElement['constraints']): Atom[] {
+  return (constraints ?? []).filter((c) => c.severity === 'error' && !SKIPPED_CONSTRAINTS.has(c.key)).map((c) => parseFhirPath(c.expression));
+}
