@@ -1,5 +1,5 @@
 /** Ids, versions and meta: what the server owns in every stored resource. */
-import { v7 as uuidv7 } from 'uuid';
+import { randomUUID } from 'node:crypto';
 import { OperationOutcomeError } from '@medplum/core';
 import type { Resource } from '@medplum/fhirtypes';
 import { badRequest } from '../fhir/outcomes.js';
@@ -19,14 +19,19 @@ export function assertValidId(id: string, type: string): void {
 }
 
 /**
- * A server-assigned id: a time-ordered UUID (version 7, RFC 9562; the `uuid` package keeps them increasing within the
- * process). Every table is keyed or indexed on (resource_type, id): with random ids each new resource dirtied a random
+ * A server-assigned id: a time-ordered UUID (version 7, RFC 9562 §5.7: 48 bits of Unix milliseconds, then random
+ * bits). Every table is keyed or indexed on (resource_type, id): with random ids each new resource dirtied a random
  * leaf page of each of those b-trees, and every dirty page is a WAL frame at commit; ids that follow the clock append
- * to the same right-most pages. Measured in-process on SQLite, the E + 3P + 2O session transaction: median 6.4-8.2 ms
- * with random (version 4) ids, 4.8 ms with these. Clients still see an opaque id (R4 resource.html#id).
+ * to the same right-most pages. Measured in-process on SQLite, the E + 3P + 2O session transaction wrote 1.80 MB in
+ * 715 write calls per session with random (version 4) ids, 1.19 MB in 540 with these. The random part is
+ * randomUUID's (node draws it from a pooled buffer): the `uuid` package's v7 asked the system for 16 bytes per id,
+ * 2-10 us each. Ids of one millisecond are not ordered among themselves; the pages they touch are the same.
+ * Clients still see an opaque id (R4 resource.html#id).
  */
 export function newId(): string {
-  return uuidv7();
+  const random = randomUUID(); // xxxxxxxx-xxxx-4xxx-Vxxx-xxxxxxxxxxxx: keep from the fourth group on (variant V)
+  const ms = Date.now().toString(16).padStart(12, '0');
+  return `${ms.slice(0, 8)}-${ms.slice(8)}-7${random.slice(15)}`;
 }
 
 /** Serialises a resource with the server's id, versionId and lastUpdated, resourceType/id/meta first. */

@@ -22,6 +22,19 @@ describeEachEngine('CRUD', (engine) => {
     expect((await fhir(s.baseUrl, 'GET', 'Patient/mine')).status).toBe(404);
   });
 
+  it('assigned ids are time-ordered UUIDs (version 7): a later create sorts after an earlier one', async () => {
+    const first = await fhir(s.baseUrl, 'POST', 'Basic', { resourceType: 'Basic', code: { text: 'first' } });
+    await new Promise((resolve) => setTimeout(resolve, 5));
+    const second = await fhir(s.baseUrl, 'POST', 'Basic', { resourceType: 'Basic', code: { text: 'second' } });
+    const v7 = /^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
+    expect(first.body.id).toMatch(v7);
+    expect(second.body.id).toMatch(v7);
+    expect(second.body.id > first.body.id).toBe(true);
+    // The first 48 bits are the creation time in milliseconds.
+    const ms = Number.parseInt(first.body.id.replace('-', '').slice(0, 12), 16);
+    expect(Math.abs(ms - new Date(first.body.meta.lastUpdated).getTime())).toBeLessThan(1000);
+  });
+
   it('update with a client id creates (201), then updates (200) with the next version', async () => {
     const first = await fhir(s.baseUrl, 'PUT', 'Patient/pat-upsert', { resourceType: 'Patient', id: 'pat-upsert', gender: 'female' });
     expect(first.status).toBe(201);
