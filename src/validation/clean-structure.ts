@@ -29,8 +29,17 @@ import {
   type TypedValue,
 } from '@medplum/core';
 import type { Resource } from '@medplum/fhirtypes';
+import { contextMembers, holdsAny } from './invariant-keys.js';
 
 type Atom = ReturnType<typeof parseFhirPath>;
+
+/** An invariant, the members of its context it reads (invariant-keys.ts), and its value where none is present. */
+interface Invariant {
+  atom: Atom;
+  members: readonly string[] | undefined;
+  /** Type -> its value on an empty element of that type. */
+  whenAbsent: Map<string, boolean>;
+}
 
 /** validateResource does not evaluate these (its own list; ele-1 and dom-3 need whole-tree functions). */
 const SKIPPED_CONSTRAINTS = new Set(['ele-1', 'dom-3', 'org-1', 'sdf-19']);
@@ -48,7 +57,7 @@ interface Property {
   /** 'string' | 'number' | 'boolean' for primitives; undefined for complex types. */
   jsType: string | undefined;
   regex: RegExp | undefined;
-  constraints: Atom[];
+  constraints: Invariant[];
   /** For Reference: whether a reference to a resource type passes validateResource's target check. */
   targets: readonly string[] | undefined;
 }
@@ -58,7 +67,7 @@ interface Plan {
   /** Slots of elements with min > 0. */
   required: number[];
   slots: number;
-  constraints: Atom[];
+  constraints: Invariant[];
 }
 
 const plans = new Map<string, Plan | null>();
@@ -141,17 +150,34 @@ class Walk {
     return plan !== null && this.object(item as Record<string, unknown>, plan, inner, inner !== resource);
   }
 
-  /** validateResource's invariant check: each expression must give exactly `true`. */
-  constraints(atoms: readonly Atom[], value: TypedValue, resource: object): boolean {
+  /**
+   * validateResource's invariant check: each expression must give exactly `true`. One that reads only members the
+   * value does not hold has the value it has on an empty element, evaluated once per type.
+   */
+  constraints(invariants: readonly Invariant[], value: TypedValue, resource: object): boolean {
     const v = this.variables;
-    v['%context'] = value;
     v['%resource'] = resource === (v['%rootResource'].value as object) ? v['%rootResource'] : toTypedValue(resource);
-    for (const atom of atoms) {
-      const result = evalFhirPathTyped(atom, [value], v);
-      if (result.length !== 1 || result[0].value !== true) return false;
+    for (const invariant of invariants) {
+      let ok: boolean | undefined;
+      if (invariant.members && typeof value.value === 'object' && !holdsAny(value.value as object, invariant.members)) {
+        ok = invariant.whenAbsent.get(value.type);
+        if (ok === undefined) {
+          ok = holds(invariant.atom, { type: value.type, value: {} }, v);
+          invariant.whenAbsent.set(value.type, ok);
+        }
+      } else {
+        ok = holds(invariant.atom, value, v);
+      }
+      if (!ok) return false;
     }
     return true;
   }
+}
+
+function holds(atom: Atom, value: TypedValue, variables: Record<string, TypedValue>): boolean {
+  variables['%context'] = value;
+  const result = evalFhirPathTyped(atom, [value], variables);
+  return result.length === 1 && result[0].value === true;
 }
 
 function primitiveOk(value: string | number | boolean, type: string, regex: RegExp | undefined): boolean {
@@ -235,6 +261,11 @@ function choiceReading(name: string, elements: Record<string, InternalSchemaElem
   return undefined;
 }
 
-function atoms(constraints: InternalSchemaElement['constraints']): Atom[] {
-  return (constraints ?? []).filter((c) => c.severity === 'error' && !SKIPPED_CONSTRAINTS.has(c.key)).map((c) => parseFhirPath(c.expression));
+function atoms(constraints: InternalSchemaElement['constraints']): Invariant[] {
+  return (constraints ?? [])
+    .filter((c) => c.severity === 'error' && !SKIPPED_CONSTRAINTS.has(c.key))
+    .map((c) => {
+      const atom = parseFhirPath(c.expression);
+      return { atom, members: contextMembers(atom.child), whenAbsent: new Map() };
+    });
 }
