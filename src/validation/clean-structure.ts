@@ -2,11 +2,12 @@
  * A proof of cleanliness for the structure layer (structure.ts). @medplum/core's `validateResource` crawls every
  * element definition of a type, present or not, resolving each through its generic property lookup: 120-250 us for a
  * small DetectedIssue or Provenance, most of a bot's finding write. Almost every resource written is clean, so this
- * module answers one question fast: "would validateResource report nothing at all for this resource?".
+ * module answers one question fast: "would validateResource report nothing that structure.ts keeps?".
  *
  * It walks only the properties present, against plans compiled once per type from the same InternalTypeSchema
  * validateResource uses, and evaluates the same invariants (error severity, same skipped keys, same variables) with
- * the same FHIRPath engine. It returns true only when every check validateResource makes passes; anything it does not
+ * the same FHIRPath engine (an invariant that reads only members an element lacks takes its value on an empty element:
+ * invariant-keys.ts). It returns true only when every check validateResource makes passes; anything it does not
  * model (primitive extensions `_x`, empty values, nulls, unknown or ambiguous properties, two choices of one element,
  * fixed/pattern/slicing, a failing check) makes it return false, and the caller runs validateResource itself, whose
  * issues (and their wording) are then what the client sees. So a false answer costs one extra walk and can never
