@@ -59,8 +59,11 @@ interface Property {
   jsType: string | undefined;
   regex: RegExp | undefined;
   constraints: Invariant[];
-  /** For Reference: whether a reference to a resource type passes validateResource's target check. */
-  targets: readonly string[] | undefined;
+  /**
+   * For Reference: the resource types validateResource's target check accepts; 'any' when it accepts every type
+   * (no target, `Resource`, or a target it does not recognise).
+   */
+  targets: ReadonlySet<string> | 'any';
 }
 
 interface Plan {
@@ -196,19 +199,26 @@ function primitiveOk(value: string | number | boolean, type: string, regex: RegE
 }
 
 /** validateResource's reference target check (a mismatch is a warning there; here it means "not clean"). */
-function referenceOk(item: unknown, targets: readonly string[] | undefined): boolean {
-  if (!targets || !isReference(item)) return true;
+function referenceOk(item: unknown, targets: ReadonlySet<string> | 'any'): boolean {
+  if (targets === 'any' || !isReference(item)) return true;
   const reference = item.reference;
   if (reference.startsWith('#')) return true;
   const type = reference.includes('?') ? reference.split('?')[0] : reference.split('/')[0];
   // An absolute reference (`urn:uuid:...`, `http://...`): validateResource reads its scheme as a type and warns, and
   // structure.ts drops that warning (the reference layer checks absolute references).
-  if (!type || type.includes(':')) return true;
-  for (const target of targets) {
-    if (target === `${HL7_SD}Resource` || target === HL7_SD + type || target === MEDPLUM_SD + type) return true;
-    if (!target.startsWith(HL7_SD) && !target.startsWith(MEDPLUM_SD)) return true;
+  return !type || type.includes(':') || targets.has(type);
+}
+
+/** What referenceOk accepts for an element's targetProfiles, worked out once (validateResource's matching rules). */
+function acceptedTargets(targetProfiles: readonly string[] | undefined): ReadonlySet<string> | 'any' {
+  if (!targetProfiles) return 'any';
+  const types = new Set<string>();
+  for (const target of targetProfiles) {
+    const base = target.startsWith(HL7_SD) ? HL7_SD : target.startsWith(MEDPLUM_SD) ? MEDPLUM_SD : undefined;
+    if (!base || target === `${HL7_SD}Resource`) return 'any';
+    types.add(target.slice(base.length));
   }
-  return false;
+  return types;
 }
 
 function planOf(type: string): Plan | null {
@@ -238,7 +248,7 @@ function compile(schema: InternalTypeSchema): Plan | null {
       const name = choice ? key.slice(0, -3) + t.code.charAt(0).toUpperCase() + t.code.slice(1) : key;
       if (properties.has(name)) return null;
       const jsType = (fhirTypeToJsType as Record<string, string>)[t.code];
-      const targets = t.code === 'Reference' ? t.targetProfile : undefined;
+      const targets = t.code === 'Reference' ? acceptedTargets(t.targetProfile) : 'any';
       properties.set(name, { element, slot, type: t.code, jsType, regex: validationRegexes[t.code], constraints, targets });
     }
   }
@@ -246,8 +256,7 @@ function compile(schema: InternalTypeSchema): Plan | null {
   // reading differs from ours is left to it.
   for (const [name, property] of properties) {
     const reading = choiceReading(name, schema.elements);
-    const ours = Object.keys(schema.elements)[property.slot];
-    if (reading !== undefined && reading !== ours) properties.delete(name);
+    if (reading !== undefined && reading !== entries[property.slot][0]) properties.delete(name);
   }
   return { properties, required, slots: entries.length, constraints: atoms(schema.constraints) };
 }
