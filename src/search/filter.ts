@@ -63,9 +63,12 @@ async function chooseDriver(db: Queryer, planner: Planner, compiled: Compiled[])
   return { driver: best.i, total: best.own ? best.d : undefined };
 }
 
-/** An index condition that can be sampled and counted (Planner.sample, Planner.probe): a match that is not negated. */
+/**
+ * An index condition that can be sampled and counted (Planner.sample, Planner.probe): a match that is not negated,
+ * and not `:missing=false` (Match.presence: a per-candidate check).
+ */
 function isIndexMatch(c: Compiled): boolean {
-  return 'match' in c && !c.match.negate;
+  return 'match' in c && !c.match.negate && !c.match.presence;
 }
 
 function isToken(c: Compiled): boolean {

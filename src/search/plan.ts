@@ -52,7 +52,7 @@ export class Planner {
    * at the cost of at most `cap` index entries.
    */
   probe(compiled: Compiled, cap: number): Sql | undefined {
-    if (!('match' in compiled) || compiled.match.negate) return undefined;
+    if (!('match' in compiled) || compiled.match.negate || compiled.match.presence) return undefined;
     const x = this.alias('x');
     const id = raw(compiled.idColumn ?? 'id');
     return sql`SELECT COUNT(*) AS n, COUNT(DISTINCT c.id) AS d FROM (SELECT ${raw(x)}.${id} AS id FROM ${table(compiled.match)} ${raw(x)} WHERE ${compiled.match.where(x)} LIMIT ${cap}) c`;
@@ -60,14 +60,14 @@ export class Planner {
 
   /** The first `cap` index rows of a condition (`SELECT id`): fewer than `cap` is its exact match list. */
   sample(compiled: Compiled, cap: number): Sql | undefined {
-    if (!('match' in compiled) || compiled.match.negate) return undefined;
+    if (!('match' in compiled) || compiled.match.negate || compiled.match.presence) return undefined;
     const x = this.alias('x');
     return sql`SELECT ${raw(x)}.${raw(compiled.idColumn ?? 'id')} AS id FROM ${table(compiled.match)} ${raw(x)} WHERE ${compiled.match.where(x)} LIMIT ${cap}`;
   }
 
   /** Counts the resources of a single index condition from the index alone (its rows belong to live resources). */
   countOnly(compiled: Compiled): Sql | undefined {
-    if (!('match' in compiled) || compiled.match.negate || compiled.idColumn) return undefined;
+    if (!('match' in compiled) || compiled.match.negate || compiled.match.presence || compiled.idColumn) return undefined;
     const x = this.alias('x');
     return sql`SELECT COUNT(DISTINCT ${raw(x)}.id) AS n FROM ${table(compiled.match)} ${raw(x)} WHERE ${compiled.match.where(x)}`;
   }
@@ -76,7 +76,7 @@ export class Planner {
   ids(type: string, conditions: readonly Condition[]): Sql {
     const compiled = this.compileAll(type, conditions);
     const only = compiled.length === 1 ? compiled[0] : undefined;
-    if (only && 'match' in only && !only.match.negate) {
+    if (only && 'match' in only && !only.match.negate && !only.match.presence) {
       const x = this.alias('x');
       return sql`SELECT ${raw(x)}.${raw(only.idColumn ?? 'id')} FROM ${table(only.match)} ${raw(x)} WHERE ${only.match.where(x)}`;
     }
@@ -94,7 +94,7 @@ export class Planner {
     if (match.negate) {
       return sql`NOT EXISTS (SELECT 1 FROM ${table(match)} ${alias} WHERE ${alias}.resource_type = ${raw(a)}.resource_type AND ${alias}.id = ${raw(a)}.id AND ${match.where(x)})`;
     }
-    if (!drive) {
+    if (!drive || match.presence) {
       // Checked per candidate: find the candidate's own rows by its key, then test them. The CASE hides the value
       // test from index choice: without statistics SQLite would rather range-scan a value index than look up one
       // resource's rows.
@@ -114,7 +114,7 @@ export class Planner {
         if (c.def.column || !handler) return { predicate: () => (c.missing ? raw('1 = 0') : raw('1 = 1')) };
         const { resourceType, code } = c.def;
         const where = (alias: string): Sql => sql`${raw(alias)}.resource_type = ${resourceType} AND ${raw(alias)}.param = ${code}`;
-        return { match: { table: handler.table, where, negate: c.missing } };
+        return { match: { table: handler.table, where, negate: c.missing, presence: true } };
       }
       case 'chain':
         return {

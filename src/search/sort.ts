@@ -41,7 +41,7 @@ function sortValue(types: readonly string[], code: string, descending: boolean):
   const tableName = raw(INDEX_TABLES[handler.table].name);
   return {
     nullable: true,
-    // One resource's rows, found by its key (the table's (resource_type, id, param) index). The CASE hides the param
+    // One resource's rows, found by its key (the table's (id, resource_type, param) index). The CASE hides the param
     // test from index choice: SQLite, without statistics, would otherwise take the (resource_type, param, value)
     // index and read every row of the parameter for each candidate (measured: 127 ms instead of ~1 ms for
     // `Observation?subject=X&_sort=-date` over 100,000 resources).

@@ -10,6 +10,9 @@ export interface Migration {
   statements(dialect: Dialect): string[];
 }
 
+/** The search index tables of migration 2, without their `search_` prefix (a migration's list does not change). */
+const INDEX_TABLE_NAMES = ['token', 'string', 'reference', 'date', 'number', 'quantity', 'uri', 'composite'] as const;
+
 export const MIGRATIONS: readonly Migration[] = [
   {
     version: 1,
@@ -54,6 +57,22 @@ export const MIGRATIONS: readonly Migration[] = [
       'CREATE INDEX search_composite_system_code_value ON search_composite (c1_system_code_hash, c2_high, c2_low, id)',
     ],
   },
+  {
+    version: 4,
+    name: 'rows of a resource found by id first',
+    // Server-assigned ids follow the clock (repo/meta.ts newId): keyed id first, the rows of every resource a
+    // transaction writes, whatever its type, go to the same right-most pages of these indexes, where keyed type
+    // first they went to one page per type, each a WAL frame at commit (SQLite). Every query these serve has both
+    // the id and the type (a resource's rows: removal, _sort, :not, :missing, _include; a resource's versions).
+    statements: () => [
+      ...INDEX_TABLE_NAMES.flatMap((table) => [
+        `DROP INDEX search_${table}_resource`,
+        `CREATE INDEX search_${table}_resource ON search_${table} (id, resource_type, param)`,
+      ]),
+      'DROP INDEX resource_history_version',
+      'CREATE UNIQUE INDEX resource_history_version ON resource_history (id, resource_type, version_id)',
+    ],
+  },
 ];
 
 /**
@@ -61,7 +80,8 @@ export const MIGRATIONS: readonly Migration[] = [
  * composite codes are found by 53-bit hashes of type|param|[system|]code; references by (target type, target id),
  * which chains, _has and _revinclude join on; dates as [low, high] epoch milliseconds; strings normalised (lower
  * case, no accents) and compared in code point order for prefix ranges. Every table also has (resource_type, id,
- * param) for removing a resource's rows, for sorting and for the correlated checks of :not and :missing.
+ * param) for removing a resource's rows, for sorting and for the correlated checks of :not and :missing (id first
+ * since migration 4).
  */
 function searchIndexTables(d: Dialect): string[] {
   const owner = `resource_type VARCHAR(64) NOT NULL, id VARCHAR(64) NOT NULL, param VARCHAR(128) NOT NULL`;

@@ -3,6 +3,7 @@
  * it changes, closed (status entered-in-error) when the documentation is fixed, never duplicated by a re-write; each
  * version has a Provenance naming the bot and the source versions; the write's response carries the open findings.
  */
+import { createHash } from 'node:crypto';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import type { Bundle, DetectedIssue, OperationOutcome, Provenance } from '@medplum/fhirtypes';
 import { describeEachEngine, startTestServer, type TestServer } from '../support/server.js';
@@ -64,6 +65,34 @@ describeEachEngine('documentation findings: DetectedIssue lifecycle and write re
     await put(fixed);
     issues = await detectedIssues(s.baseUrl, keys.patient);
     expect(issues.map((i) => [i.id, i.meta?.versionId, i.status])).toEqual([[first.id, '4', 'final']]);
+  });
+
+  it("a finding's id leads with its subject's server-assigned id; one stored under the earlier id is kept, updated and closed", async () => {
+    const { keys } = await postSession(s.baseUrl, sessionBundle(noResponse));
+    const [first] = await detectedIssues(s.baseUrl, keys.patient);
+    const gaitId = keys.gait.split('/')[1];
+    expect(first.id).toMatch(new RegExp(`^dq-${gaitId}-[0-9a-f]{24}$`));
+
+    // As an earlier release stored it: `dq-` and 40 hex digits of SHA-256(bot|rule|subject), and no other.
+    const earlierId = `dq-${createHash('sha256').update(`documentation-97116|c6-skilled-intervention|${keys.gait}`).digest('hex').slice(0, 40)}`;
+    const { meta: _meta, ...content } = first;
+    expect((await put({ ...content, id: earlierId })).status).toBe(201);
+    expect((await fhir(s.baseUrl, 'DELETE', `DetectedIssue/${first.id}`)).status).toBe(204);
+
+    // The finding changes: the earlier DetectedIssue is its next version; none is added.
+    const gait = await read(keys.gait);
+    gait.note = gait.note.filter((n: any) => !n.text.startsWith('Techniques:'));
+    const reply = await put(gait, OO);
+    expect((reply.body as OperationOutcome).issue?.find((i) => i.code === 'business-rule')?.diagnostics).toContain(`DetectedIssue/${earlierId}`);
+    let issues = await detectedIssues(s.baseUrl, keys.patient);
+    expect(issues.map((i) => [i.id, i.meta?.versionId, i.status])).toEqual([[earlierId, '2', 'final']]);
+    expect(issues[0].detail).toContain('"Techniques:"');
+
+    // Fixed: the earlier DetectedIssue is closed.
+    gait.note = structuredClone(sessionBundle().entry?.find((e) => e.fullUrl === urn('gait'))?.resource as any).note;
+    await put(gait);
+    issues = await detectedIssues(s.baseUrl, keys.patient);
+    expect(issues.map((i) => [i.id, i.meta?.versionId, i.status])).toEqual([[earlierId, '3', 'entered-in-error']]);
   });
 
   it('every DetectedIssue version has a Provenance naming the bot and the versions it was derived from', async () => {

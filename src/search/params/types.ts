@@ -39,6 +39,12 @@ export interface Match {
   where(alias: string): Sql;
   /** The resource matches when none of its rows do (`:not`, `:missing=true`). */
   readonly negate?: boolean;
+  /**
+   * Any row of the parameter matches, whatever its value (`:missing`). Rarely selective, and no index is keyed by
+   * type and parameter alone in every table (a resource's rows are keyed by id first): checked per candidate with
+   * the resource's own rows, never sampled or listed.
+   */
+  readonly presence?: boolean;
 }
 
 /** What a parameter type needs to know about one search value list. */
