@@ -37,11 +37,13 @@ export function newId(): string {
 /** Serialises a resource with the server's id, versionId and lastUpdated, resourceType/id/meta first. */
 export function stamp(resource: Resource, id: string, versionId: number, lastUpdated: number): { resource: Resource; json: string } {
   const meta = { ...resource.meta, versionId: String(versionId), lastUpdated: new Date(lastUpdated).toISOString() };
-  // resourceType, id and meta lead the JSON; the spread keeps those positions and the rest in the client's order.
-  const stamped = { ...{ resourceType: resource.resourceType, id, meta }, ...resource } as Resource;
-  stamped.id = id;
-  stamped.meta = meta;
-  return { resource: stamped, json: JSON.stringify(stamped) };
+  // resourceType, id and meta lead the JSON, the rest follows in the client's order. Copied key by key: an object
+  // spread over the resource made an object that JSON.stringify serialised 2-3x slower (15 us for the bot's
+  // DetectedIssue, stamp and stringify, against 9 us so).
+  const stamped: Record<string, unknown> = { resourceType: resource.resourceType, id, meta };
+  const source = resource as unknown as Record<string, unknown>;
+  for (const key of Object.keys(source)) if (key !== 'resourceType' && key !== 'id' && key !== 'meta') stamped[key] = source[key];
+  return { resource: stamped as unknown as Resource, json: JSON.stringify(stamped) };
 }
 
 let lastStamp = 0;

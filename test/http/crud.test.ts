@@ -35,6 +35,17 @@ describeEachEngine('CRUD', (engine) => {
     expect(Math.abs(ms - new Date(first.body.meta.lastUpdated).getTime())).toBeLessThan(1000);
   });
 
+  it("a stored resource leads with resourceType, id and meta (the client's meta members kept), then the client's members in its order", async () => {
+    const body = { gender: 'female', meta: { tag: [{ code: 't' }], versionId: '9' }, name: [{ family: 'Adeyemi' }], resourceType: 'Patient', birthDate: '1950-02-03', id: 'pat-order' };
+    const put = await fhir(s.baseUrl, 'PUT', 'Patient/pat-order', body);
+    const read = await fhir(s.baseUrl, 'GET', 'Patient/pat-order');
+    for (const r of [put, read]) {
+      expect(Object.keys(r.body)).toEqual(['resourceType', 'id', 'meta', 'gender', 'name', 'birthDate']);
+      expect(Object.keys(r.body.meta)).toEqual(['tag', 'versionId', 'lastUpdated']);
+      expect(r.body.meta).toMatchObject({ tag: [{ code: 't' }], versionId: '1' });
+    }
+  });
+
   it('update with a client id creates (201), then updates (200) with the next version', async () => {
     const first = await fhir(s.baseUrl, 'PUT', 'Patient/pat-upsert', { resourceType: 'Patient', id: 'pat-upsert', gender: 'female' });
     expect(first.status).toBe(201);
