@@ -60,21 +60,26 @@ export async function reindex(store: Store, types: readonly string[], onBatch?: 
       counts.rows += batch.rows;
       onBatch?.({ type, resources: counts.resources, rows: counts.rows });
     }
-    await removeOrphans(store, type);
     result.byType.set(type, counts);
     result.resources += counts.resources;
     result.rows += counts.rows;
   }
+  if (types.length > 0) await removeOrphans(store, types);
   return result;
 }
 
-/** Index rows whose resource no longer exists (a purged row) or is deleted. */
-async function removeOrphans(store: Store, type: string): Promise<void> {
+/**
+ * Index rows of `types` whose resource no longer exists (a purged row) or is deleted, after every type is reindexed:
+ * one pass over each index table for all the types (no index begins with the type: a resource's rows are keyed id
+ * first, schema migration 4).
+ */
+async function removeOrphans(store: Store, types: readonly string[]): Promise<void> {
+  const list = join(types.map((t) => sql`${t}`), ', ');
   await store.transaction(async (tx) => {
     for (const table of INDEX_TABLE_NAMES) {
       const name = raw(INDEX_TABLES[table].name);
       await tx.run(
-        sql`DELETE FROM ${name} WHERE resource_type = ${type}
+        sql`DELETE FROM ${name} WHERE resource_type IN (${list})
             AND NOT EXISTS (SELECT 1 FROM resource r WHERE r.resource_type = ${name}.resource_type AND r.id = ${name}.id AND r.deleted = 0)`,
       );
     }
