@@ -10,7 +10,7 @@
 import { join, sql, type Sql } from '../sql/sql.js';
 import type { Queryer } from '../storage/store.js';
 import type { Condition } from './parse.js';
-import type { Compiled, Planner } from './plan.js';
+import { isListable, type Compiled, type Planner } from './plan.js';
 
 const PROBE_CAP = 1000;
 const FIRST_CAP = 64;
@@ -47,7 +47,7 @@ function countAll(where: Sql): Sql {
 
 async function chooseDriver(db: Queryer, planner: Planner, compiled: Compiled[]): Promise<{ driver?: number; total?: number }> {
   if (compiled.some((c) => 'drives' in c && c.drives)) return { driver: -1 };
-  const probes = compiled.map((c, i) => ({ i, c, own: !('idColumn' in c && c.idColumn) })).filter((p) => isIndexMatch(p.c));
+  const probes = compiled.map((c, i) => ({ i, c, own: !('idColumn' in c && c.idColumn) })).filter((p) => isListable(p.c));
   if (probes.length === 0) return {};
   // Token conditions (codes, identifiers) are sampled first: they are usually the selective ones, and each later
   // sample reads no further than the best so far, so a patient's thousands of references are not read to 64 when
@@ -61,14 +61,6 @@ async function chooseDriver(db: Queryer, planner: Planner, compiled: Compiled[])
   const best = await probeAll(db, planner, probes, PROBE_CAP);
   if (best.n >= PROBE_CAP) return { driver: -1 };
   return { driver: best.i, total: best.own ? best.d : undefined };
-}
-
-/**
- * An index condition that can be sampled and counted (Planner.sample, Planner.probe): a match that is not negated,
- * and not `:missing=false` (Match.presence: a per-candidate check).
- */
-function isIndexMatch(c: Compiled): boolean {
-  return 'match' in c && !c.match.negate && !c.match.presence;
 }
 
 function isToken(c: Compiled): boolean {

@@ -18,6 +18,14 @@ import { clampTime, dateRange, invalid, splitPrefix, unescape } from './values.j
  */
 export type Compiled = { match: Match; idColumn?: string } | { predicate: (alias: string) => Sql; drives?: boolean };
 
+/**
+ * A condition whose matches can be listed from its index rows (sampled, counted, written `id IN (...)`): an index
+ * match that is neither negated (`:not`, `:missing=true`) nor a presence check (`:missing=false`, Match.presence).
+ */
+export function isListable(c: Compiled): c is { match: Match; idColumn?: string } {
+  return 'match' in c && !c.match.negate && !c.match.presence;
+}
+
 export interface PlanOptions {
   baseUrl?: string;
 }
@@ -52,7 +60,7 @@ export class Planner {
    * at the cost of at most `cap` index entries.
    */
   probe(compiled: Compiled, cap: number): Sql | undefined {
-    if (!('match' in compiled) || compiled.match.negate || compiled.match.presence) return undefined;
+    if (!isListable(compiled)) return undefined;
     const x = this.alias('x');
     const id = raw(compiled.idColumn ?? 'id');
     return sql`SELECT COUNT(*) AS n, COUNT(DISTINCT c.id) AS d FROM (SELECT ${raw(x)}.${id} AS id FROM ${table(compiled.match)} ${raw(x)} WHERE ${compiled.match.where(x)} LIMIT ${cap}) c`;
@@ -60,14 +68,14 @@ export class Planner {
 
   /** The first `cap` index rows of a condition (`SELECT id`): fewer than `cap` is its exact match list. */
   sample(compiled: Compiled, cap: number): Sql | undefined {
-    if (!('match' in compiled) || compiled.match.negate || compiled.match.presence) return undefined;
+    if (!isListable(compiled)) return undefined;
     const x = this.alias('x');
     return sql`SELECT ${raw(x)}.${raw(compiled.idColumn ?? 'id')} AS id FROM ${table(compiled.match)} ${raw(x)} WHERE ${compiled.match.where(x)} LIMIT ${cap}`;
   }
 
   /** Counts the resources of a single index condition from the index alone (its rows belong to live resources). */
   countOnly(compiled: Compiled): Sql | undefined {
-    if (!('match' in compiled) || compiled.match.negate || compiled.match.presence || compiled.idColumn) return undefined;
+    if (!isListable(compiled) || compiled.idColumn) return undefined;
     const x = this.alias('x');
     return sql`SELECT COUNT(DISTINCT ${raw(x)}.id) AS n FROM ${table(compiled.match)} ${raw(x)} WHERE ${compiled.match.where(x)}`;
   }
@@ -76,7 +84,7 @@ export class Planner {
   ids(type: string, conditions: readonly Condition[]): Sql {
     const compiled = this.compileAll(type, conditions);
     const only = compiled.length === 1 ? compiled[0] : undefined;
-    if (only && 'match' in only && !only.match.negate && !only.match.presence) {
+    if (only && isListable(only)) {
       const x = this.alias('x');
       return sql`SELECT ${raw(x)}.${raw(only.idColumn ?? 'id')} FROM ${table(only.match)} ${raw(x)} WHERE ${only.match.where(x)}`;
     }
