@@ -73,6 +73,15 @@ export const MIGRATIONS: readonly Migration[] = [
       'CREATE UNIQUE INDEX resource_history_version ON resource_history (id, resource_type, version_id)',
     ],
   },
+  {
+    version: 5,
+    name: 'one index for token codes',
+    // A token row's code hash and system|code hash had an index each, every distinct value a page of its own at each
+    // write (hashes scatter). One index serves both: a `code` search reads its code's rows in id order (the order
+    // search pages follow), a `system|code` search the same rows, keeping those whose system|code hash matches from
+    // the index entry itself (the rows of one parameter with the same code in another system are read and skipped).
+    statements: () => ['DROP INDEX search_token_1', 'DROP INDEX search_token_2', 'CREATE INDEX search_token_code ON search_token (code_hash, id, system_code_hash)'],
+  },
 ];
 
 /**

@@ -57,6 +57,10 @@ describeEachEngine('search: token and string', (engine) => {
     expect(await found(s.baseUrl, 'Observation?code=41950-7')).toEqual(['gait', 'tug']);
     expect(await found(s.baseUrl, `Observation?code=${LOINC}|41950-7`)).toEqual(['gait']);
     expect(await found(s.baseUrl, 'Observation?code=http://example.org/local|41950-7')).toEqual(['tug']);
+    // An OR of system|code pairs matches each pair, not a code of one with the system of another: tug has both codes,
+    // 41950-7 only in the local system and TUG only without one.
+    expect(await found(s.baseUrl, `Observation?code=${LOINC}|41950-7,http://example.org/local|TUG`)).toEqual(['gait']);
+    expect(await found(s.baseUrl, `Observation?code=${LOINC}|TUG,http://example.org/local|41950-7`)).toEqual(['tug']);
   });
 
   it('token: |code matches only codes without a system; system| matches any code of that system', async () => {

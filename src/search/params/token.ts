@@ -93,18 +93,26 @@ export function tokenPairs(item: TypedValue): Array<{ system?: string; code: str
 /** The hash conditions of one OR list on the rows of alias x. */
 function tokenConditions(x: string, resourceType: string, param: string, values: readonly string[]): Sql {
   const codes: number[] = [];
+  /** system|code values: the code's hash (the index's first column) and the pair's. */
+  const pairCodes: number[] = [];
   const systemCodes: number[] = [];
   const systems: string[] = [];
   for (const value of values) {
     const { system, code } = splitSystem(value);
     if (system === undefined) codes.push(lookupHash(resourceType, param, code));
     else if (code === '') systems.push(system);
-    else systemCodes.push(lookupHash(resourceType, param, `${system}|${code}`));
+    else {
+      pairCodes.push(lookupHash(resourceType, param, code));
+      systemCodes.push(lookupHash(resourceType, param, `${system}|${code}`));
+    }
   }
   const alias = raw(x);
+  const list = (hashes: number[]): Sql => join([...new Set(hashes)].map((h) => sql`${h}`), ', ');
   const parts: Sql[] = [];
-  if (codes.length) parts.push(sql`${alias}.code_hash IN (${join(codes.map((h) => sql`${h}`), ', ')})`);
-  if (systemCodes.length) parts.push(sql`${alias}.system_code_hash IN (${join(systemCodes.map((h) => sql`${h}`), ', ')})`);
+  if (codes.length) parts.push(sql`${alias}.code_hash IN (${list(codes)})`);
+  // One index (code_hash, id, system_code_hash) serves both (schema migration 5). A row's system|code hash implies its
+  // code, so pairing every listed code with every listed system|code admits no other row (up to a hash collision).
+  if (systemCodes.length) parts.push(sql`(${alias}.code_hash IN (${list(pairCodes)}) AND ${alias}.system_code_hash IN (${list(systemCodes)}))`);
   if (systems.length) {
     parts.push(sql`(${alias}.resource_type = ${resourceType} AND ${alias}.param = ${param} AND ${alias}.system IN (${join(systems.map((s) => sql`${s}`), ', ')}))`);
   }
