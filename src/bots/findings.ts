@@ -8,7 +8,7 @@
  * and refuse them: `final` and `entered-in-error` are valid under both. `mitigated` is R5 only.
  * Severity: rule error (blocks billing) -> `high`, warning -> `moderate`.
  */
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 import type { DetectedIssue, OperationOutcomeIssue } from '@medplum/fhirtypes';
 import type { Repository, StoredResource } from '../repo/repository.js';
 import type { Bot, BotRule, Finding } from './types.js';
@@ -25,18 +25,20 @@ const CLOSED_STATUS = 'entered-in-error';
 const TIME_ORDERED_ID = /^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
 
 /**
- * A valid, stable FHIR id for the finding of (bot, rule, subject): `dq-`, the subject's id when the server assigned it,
- * and 24 hex digits of SHA-256(bot|rule|subject) (64 characters, R4's most); else `dq-` and 40 of those digits.
- * Led by its subject's time-ordered id, a new session's finding lands beside the session in every (id, ...) index
- * (schema migration 4) instead of on a random page of each: measured in-process, 45 KiB less written per finding.
- * `earlier`: the id an earlier release gave the same finding where it differs (all were `dq-` and 40 hex digits): a
- * finding stored under it keeps it.
+ * A valid, stable FHIR id for the finding of (bot, rule, subject): the subject's id when the server assigned it, then
+ * `-` and 24 hex digits of SHA-256(bot|rule|subject) (61 characters); else `dq-` and 40 of those digits (R4 allows 64).
+ * Led by its subject's time-ordered id, a new session's finding sorts right after its subject, among the rows the
+ * same write adds at the end of every (id, ...) index (schema migration 4): an id beginning with a letter would sort
+ * after every time-ordered id, and the session's rows, no longer at an index's end, would split pages in its middle.
+ * `earlier`: the ids earlier releases gave the same finding (`dq-` and the subject's id and 24 digits; `dq-` and 40
+ * digits): a finding stored under one of them keeps it.
  */
-function findingIds(botId: string, ruleId: string, subject: string): { id: string; earlier?: string } {
-  const digest = createHash('sha256').update(`${botId}|${ruleId}|${subject}`).digest('hex');
+function findingIds(botId: string, ruleId: string, subject: string): { id: string; earlier: string[] } {
+  const digest = hash('sha256', `${botId}|${ruleId}|${subject}`, 'hex');
   const subjectId = subject.slice(subject.indexOf('/') + 1);
-  const earlier = `dq-${digest.slice(0, 40)}`;
-  return TIME_ORDERED_ID.test(subjectId) ? { id: `dq-${subjectId}-${digest.slice(0, 24)}`, earlier } : { id: earlier };
+  const plain = `dq-${digest.slice(0, 40)}`;
+  if (!TIME_ORDERED_ID.test(subjectId)) return { id: plain, earlier: [] };
+  return { id: `${subjectId}-${digest.slice(0, 24)}`, earlier: [`dq-${subjectId}-${digest.slice(0, 24)}`, plain] };
 }
 
 /** A DetectedIssue to write, and the finding it states (undefined when it closes one). */
@@ -61,15 +63,15 @@ export async function reconcile(tx: Repository, bot: Bot, subjects: readonly str
   const wanted = new Map<string, Finding>();
   const candidates = new Set<string>();
   const stored = new Set<string>();
-  /** Candidate id -> the id an earlier release gave the same finding, where they differ. */
-  const earlier = new Map<string, string>();
+  /** Candidate id -> the ids earlier releases gave the same finding. */
+  const earlier = new Map<string, string[]>();
   const consider = (ruleId: string, subject: string): string => {
     const ids = findingIds(bot.id, ruleId, subject);
     candidates.add(ids.id);
     // A subject this write created has no stored finding to close: only what the rules found now concerns it.
     if (!isNew(subject)) {
       stored.add(ids.id);
-      if (ids.earlier) earlier.set(ids.id, ids.earlier);
+      if (ids.earlier.length) earlier.set(ids.id, ids.earlier);
     }
     return ids.id;
   };
@@ -79,13 +81,13 @@ export async function reconcile(tx: Repository, bot: Bot, subjects: readonly str
     const type = subject.split('/')[0];
     for (const rule of bot.rules) if (rule.subject === type) consider(rule.id, subject);
   }
-  const existing = stored.size ? await readDetectedIssues(tx, [...stored, ...earlier.values()]) : new Map();
+  const existing = stored.size ? await readDetectedIssues(tx, [...stored, ...[...earlier.values()].flat()]) : new Map();
   const result: Reconciled = { writes: [], open: [] };
   for (const candidate of candidates) {
     const finding = wanted.get(candidate);
-    // A finding stored under its earlier id stays that DetectedIssue: updated, closed, never duplicated.
-    const old = earlier.get(candidate);
-    const id = old !== undefined && !live(existing.get(candidate)) && live(existing.get(old)) ? old : candidate;
+    // A finding stored under an earlier id stays that DetectedIssue: updated, closed, never duplicated.
+    const old = live(existing.get(candidate)) ? undefined : earlier.get(candidate)?.find((e) => live(existing.get(e)));
+    const id = old ?? candidate;
     const stored = existing.get(id);
     const current = stored && !stored.deleted ? (JSON.parse(stored.json) as DetectedIssue) : undefined;
     if (finding) {

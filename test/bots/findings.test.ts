@@ -67,14 +67,22 @@ describeEachEngine('documentation findings: DetectedIssue lifecycle and write re
     expect(issues.map((i) => [i.id, i.meta?.versionId, i.status])).toEqual([[first.id, '4', 'final']]);
   });
 
-  it("a finding's id leads with its subject's server-assigned id; one stored under the earlier id is kept, updated and closed", async () => {
+  // The ids earlier releases gave the same finding: `dq-` and the subject's id and 24 hex digits of
+  // SHA-256(bot|rule|subject) (the release before), `dq-` and 40 of those digits (the first ones).
+  const EARLIER_FORMS: Array<[string, (subjectId: string, digest: string) => string]> = [
+    ['dq-, the subject id and 24 digits', (subjectId, digest) => `dq-${subjectId}-${digest.slice(0, 24)}`],
+    ['dq- and 40 digits', (_subjectId, digest) => `dq-${digest.slice(0, 40)}`],
+  ];
+
+  it.each(EARLIER_FORMS)("a finding's id is its subject's server-assigned id and 24 digits; one stored under an earlier id (%s) is kept, updated and closed", async (_form, earlierForm) => {
     const { keys } = await postSession(s.baseUrl, sessionBundle(noResponse));
     const [first] = await detectedIssues(s.baseUrl, keys.patient);
     const gaitId = keys.gait.split('/')[1];
-    expect(first.id).toMatch(new RegExp(`^dq-${gaitId}-[0-9a-f]{24}$`));
+    const digest = createHash('sha256').update(`documentation-97116|c6-skilled-intervention|${keys.gait}`).digest('hex');
+    expect(first.id).toBe(`${gaitId}-${digest.slice(0, 24)}`);
 
-    // As an earlier release stored it: `dq-` and 40 hex digits of SHA-256(bot|rule|subject), and no other.
-    const earlierId = `dq-${createHash('sha256').update(`documentation-97116|c6-skilled-intervention|${keys.gait}`).digest('hex').slice(0, 40)}`;
+    // As an earlier release stored it, and no other.
+    const earlierId = earlierForm(gaitId, digest);
     const { meta: _meta, ...content } = first;
     expect((await put({ ...content, id: earlierId })).status).toBe(201);
     expect((await fhir(s.baseUrl, 'DELETE', `DetectedIssue/${first.id}`)).status).toBe(204);
