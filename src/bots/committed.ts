@@ -20,6 +20,7 @@
  * index tables hold), no modifiers; the answer is every match, in id order, as the searcher returns it.
  */
 import type { Repository, StoredResource } from '../repo/repository.js';
+import { keepWrittenObject } from './context.js';
 import { lookupHash } from '../search/hash.js';
 import { parseConditions, RESULT_PARAMETERS } from '../search/parse.js';
 import { parseReference } from '../search/params/reference.js';
@@ -189,7 +190,10 @@ export class CommittedCache {
 
   private change(stored: StoredResource): void {
     const key = keyOf(stored);
-    if (this.reads.has(key)) this.reads.set(key, slim(stored));
+    // One committed copy for every answer that holds it, and the object the write stored for its readers.
+    const version = slim(stored);
+    if (stored.resource) keepWrittenObject(version, stored.resource);
+    if (this.reads.has(key)) this.reads.set(key, version);
     if (!this.types.has(stored.resourceType)) return;
     const touched = new Set(this.byMember.get(key));
     const rows = stored.deleted ? undefined : stored.indexRows?.rows;
@@ -201,7 +205,7 @@ export class CommittedCache {
     for (const kept of touched) {
       if (kept.type !== stored.resourceType) continue;
       const before = kept.rows.length;
-      const at = replay(kept, stored);
+      const at = replay(kept, stored, version);
       if (at === undefined) continue;
       this.rows += kept.rows.length - before;
       if (kept.rows.length >= kept.limit) {
@@ -240,14 +244,14 @@ export class CommittedCache {
  * Applies one written version to an answer: the previous version leaves it, the new one joins it (in id order) when
  * it matches. Returns where it changed the answer, undefined when it did not.
  */
-function replay(kept: Kept, stored: StoredResource): number | undefined {
+function replay(kept: Kept, stored: StoredResource, version?: StoredResource): number | undefined {
   const id = stored.id;
   let at = lowerBound(kept.rows, id);
   const present = at < kept.rows.length && kept.rows[at].id === id;
   const matches = !stored.deleted && kept.conditions.every((c) => matchesOne(c, stored.indexRows));
-  if (present && matches) kept.rows[at] = slim(stored);
+  if (present && matches) kept.rows[at] = version ?? slim(stored);
   else if (present) kept.rows.splice(at, 1);
-  else if (matches) kept.rows.splice(at, 0, slim(stored));
+  else if (matches) kept.rows.splice(at, 0, version ?? slim(stored));
   else at = -1;
   return at < 0 ? undefined : at;
 }

@@ -62,14 +62,28 @@ export function parseStored(type: string, id: string, version: number, json: str
 const parsedVersions = new WeakMap<StoredResource, Resource>();
 
 /**
+ * Committed versions (the committed cache's objects) that this process wrote, with the object the write stored: the
+ * first later write that reads one freezes that object and uses it, instead of parsing the text into another (an
+ * episode's previous session, read at its next one).
+ */
+const writtenObjects = new WeakMap<StoredResource, Resource>();
+
+/** `version` is a committed copy of a version this process wrote as `resource` (committed.ts). */
+export function keepWrittenObject(version: StoredResource, resource: Resource): void {
+  writtenObjects.set(version, resource);
+}
+
+/**
  * A stored version as a resource, whoever asks (the trigger, a rule, the runner): what the write itself wrote is
- * already an object; a stored version is parsed once per object, from the shared parses.
+ * already an object; a committed version is the object its write stored, frozen, or else parsed once per object,
+ * from the shared parses.
  */
 export function resourceOf(stored: StoredResource): Resource {
   if (stored.resource) return stored.resource;
   let resource = parsedVersions.get(stored);
   if (!resource) {
-    resource = parseStored(stored.resourceType, stored.id, stored.versionId, stored.json);
+    const written = writtenObjects.get(stored);
+    resource = written ? deepFreeze(written) : parseStored(stored.resourceType, stored.id, stored.versionId, stored.json);
     parsedVersions.set(stored, resource);
   }
   return resource;

@@ -13,6 +13,7 @@ import type { Resource } from '@medplum/fhirtypes';
 import { loadConfig } from '../../src/config.js';
 import { openStride, type Stride } from '../../src/stride.js';
 import { CommittedCache } from '../../src/bots/committed.js';
+import { resourceOf } from '../../src/bots/context.js';
 import { toStored, type Repository, type StoredResource } from '../../src/repo/repository.js';
 import { selectCurrent, updateCurrent } from '../../src/repo/queries.js';
 import { prng } from '../support/random.js';
@@ -74,7 +75,7 @@ describe('committed answers kept between writes (SQLite)', () => {
   it('answers every read and search as SQL does, whoever wrote what', async () => {
     const rnd = prng(20261127);
     const cache = new CommittedCache();
-    const stats = { searchHits: 0, readHits: 0, compared: 0, notFirst: 0, rolledBack: 0 };
+    const stats = { searchHits: 0, readHits: 0, compared: 0, notFirst: 0, rolledBack: 0, objects: 0 };
     const pool = [...Array.from({ length: 12 }, (_, i) => `enc-${i}`), ...Array.from({ length: 12 }, (_, i) => `obs-${i}`)];
     const typeOf = (id: string) => (id.startsWith('enc') ? 'Encounter' : 'Observation');
 
@@ -88,6 +89,14 @@ describe('committed answers kept between writes (SQLite)', () => {
         if (kept && kept.length < LIMIT) {
           stats.searchHits++;
           expect(ids(kept), `${type}?${JSON.stringify(params)}`).toEqual(ids(sql));
+          // What a bot reads of each: the stored text as an object (for a version this process wrote, the object
+          // its write stored), frozen, so that no bot changes what the next write reads.
+          for (const row of kept) {
+            const resource = resourceOf(row);
+            expect(resource).toEqual(JSON.parse(row.json));
+            expect(Object.isFrozen(resource) && Object.isFrozen(resource.meta)).toBe(true);
+            stats.objects++;
+          }
         } else {
           view.fillSearch(type, params, sql, LIMIT);
         }
@@ -160,6 +169,7 @@ describe('committed answers kept between writes (SQLite)', () => {
       }
     }
     // The cache answered (the test is not vacuous) and every one of those answers matched SQL.
+    expect(stats.objects).toBeGreaterThan(100);
     expect(stats.searchHits).toBeGreaterThan(200);
     expect(stats.readHits).toBeGreaterThan(100);
     expect(stats.notFirst).toBeGreaterThan(5);
