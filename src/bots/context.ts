@@ -89,11 +89,26 @@ export function resourceOf(stored: StoredResource): Resource {
   return resource;
 }
 
-/** `Type/id` of a local reference (`Type/id` or `Type/id/_history/n`); undefined for anything else. */
+const LOCAL_REFERENCE = /^([A-Z][A-Za-z]+)\/([A-Za-z0-9\-.]{1,64})(\/_history\/[^/]+)?$/;
+/** Reference texts already read, and their keys (null: not a local reference); emptied when it reaches KEYS_KEPT. */
+const keys = new Map<string, string | null>();
+const KEYS_KEPT = 20_000;
+
+/**
+ * `Type/id` of a local reference (`Type/id` or `Type/id/_history/n`); undefined for anything else. A session's rules
+ * ask this of the same few references a hundred times: each text is matched once.
+ */
 export function referenceKey(reference: string | Reference | undefined): string | undefined {
   const text = typeof reference === 'string' ? reference : reference?.reference;
-  const match = text ? /^([A-Z][A-Za-z]+)\/([A-Za-z0-9\-.]{1,64})(\/_history\/[^/]+)?$/.exec(text) : null;
-  return match ? `${match[1]}/${match[2]}` : undefined;
+  if (!text) return undefined;
+  let key = keys.get(text);
+  if (key === undefined) {
+    const match = LOCAL_REFERENCE.exec(text);
+    key = match ? (match[3] ? `${match[1]}/${match[2]}` : text) : null;
+    if (keys.size >= KEYS_KEPT) keys.clear();
+    keys.set(text, key);
+  }
+  return key ?? undefined;
 }
 
 export interface ContextOptions {

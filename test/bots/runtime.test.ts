@@ -13,7 +13,7 @@ import { fhir } from '../support/http.js';
 import { ROOT, runCli } from '../support/cli.js';
 import { loadConfig } from '../../src/config.js';
 import { openStride } from '../../src/stride.js';
-import { parseStored } from '../../src/bots/context.js';
+import { parseStored, referenceKey } from '../../src/bots/context.js';
 
 const FIXTURES = path.join(ROOT, 'test/bots/fixtures');
 const WITH_TEST_BOTS = { STRIDE_BOTS_DIR: [path.join(ROOT, 'bots'), path.join(FIXTURES, 'bots')].join(path.delimiter) };
@@ -200,6 +200,19 @@ describe('stored versions shared between writes', () => {
     }).toThrow(TypeError);
     expect(() => (first.name as HumanName[]).push({ family: 'More' })).toThrow(TypeError);
     expect(parseStored('Patient', 'shared-1', 1, json)).toMatchObject({ name: [{ family: 'Lindqvist' }] });
+  });
+
+  it("a reference's key is Type/id for a local reference, with or without a version, and nothing for any other", () => {
+    // Asked many times over (each text is matched once, then remembered): the answers never change.
+    for (let round = 0; round < 3; round++) {
+      expect(referenceKey('Patient/p-1')).toBe('Patient/p-1');
+      expect(referenceKey({ reference: 'Encounter/e.2/_history/7' })).toBe('Encounter/e.2');
+      expect(referenceKey('http://example.org/fhir/Patient/p-1')).toBeUndefined();
+      expect(referenceKey('#contained-1')).toBeUndefined();
+      expect(referenceKey('Patient/')).toBeUndefined();
+      expect(referenceKey({ display: 'no reference' })).toBeUndefined();
+      expect(referenceKey(undefined)).toBeUndefined();
+    }
   });
 
   it('the same version number with other text (a rolled-back write redone) is parsed anew', () => {
