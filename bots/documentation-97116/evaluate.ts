@@ -40,47 +40,54 @@ async function problemsOf<S extends Subject>(rule: DocRule<S>, target: SubjectOf
 }
 
 /**
- * A payer-dependent rule decides by the policy fields it names. It is checked first under one policy of each group
- * that agrees on those fields, each reduced to them (a rule that read a field it did not name would find it missing,
- * and its tests would fail): when none finds a problem, no policy would (the usual case: documentation that satisfies
- * the strictest payer), and the patient's Coverage need not be read. Otherwise it is checked under every policy, and
- * when they disagree (or their texts do, naming the policy), the patient's Coverage picks the one that applies.
+ * A payer-dependent rule decides by the policy fields it names, and is checked under a policy reduced to them (a rule
+ * that read a field it did not name would find it missing, and its tests would fail). When every payer's policy
+ * agrees on those fields, one check decides: a clean session is clean for every payer, and the patient's Coverage
+ * need not be read. Otherwise the check runs once, under the policy the patient's Coverage picks (read once per
+ * session; from the committed answers kept between writes, most often): checking under each policy first, and
+ * reading the Coverage only when they disagreed, cost a session two or three checks of each such rule.
  */
 async function underPolicy<S extends Subject>(rule: DocRule<S>, target: SubjectOf<S>, session: Session): Promise<Problem[]> {
-  let clean = true;
-  for (const policy of deciding(rule, session.ctx.policies)) {
-    if ((await problemsOf(rule, target, { ...session, policy })).length > 0) {
-      clean = false;
-      break;
-    }
+  const policies = session.ctx.policies;
+  if (policiesAgree(rule, policies)) {
+    const problems = await problemsOf(rule, target, { ...session, policy: reduced(rule, policies, policies.fallback) });
+    if (problems.length === 0) return [];
   }
-  if (clean) return [];
-  const results = new Map<Policy, Problem[]>();
-  for (const policy of session.ctx.policies.all) results.set(policy, await problemsOf(rule, target, { ...session, policy }));
-  const texts = new Set([...results.values()].map((p) => JSON.stringify(p)));
-  if (texts.size === 1) return [...results.values()][0];
-  return results.get(await applicablePolicy(session)) ?? [];
+  // A problem's text may name the policy: the one that applies says it.
+  return problemsOf(rule, target, { ...session, policy: reduced(rule, policies, await applicablePolicy(session)) });
 }
 
-const decidingPolicies = new WeakMap<PolicySet, Map<string, Policy[]>>();
+/** Per policy set: rule id -> each policy reduced to the rule's fields. */
+const reductions = new WeakMap<PolicySet, Map<string, Map<Policy, Policy>>>();
 
-/** One policy per group of policies that agree on the rule's fields, reduced to those fields; made once per rule. */
-function deciding(rule: DocRule, set: PolicySet): Policy[] {
-  let byRule = decidingPolicies.get(set);
-  if (!byRule) decidingPolicies.set(set, (byRule = new Map()));
-  let list = byRule.get(rule.id);
-  if (!list) {
+/** The policy with only the documentation fields the rule names; made once per rule and policy. */
+function reduced(rule: DocRule, set: PolicySet, policy: Policy): Policy {
+  let byRule = reductions.get(set);
+  if (!byRule) reductions.set(set, (byRule = new Map()));
+  let byPolicy = byRule.get(rule.id);
+  if (!byPolicy) byRule.set(rule.id, (byPolicy = new Map()));
+  let out = byPolicy.get(policy);
+  if (!out) {
     const fields = rule.policyFields ?? [];
-    const groups = new Map<string, Policy>();
-    for (const policy of set.all) {
-      const key = JSON.stringify(fields.map((f) => policy.documentation[f]));
-      const documentation = Object.fromEntries(fields.map((f) => [f, policy.documentation[f]])) as unknown as DocumentationPolicy;
-      if (!groups.has(key)) groups.set(key, { ...policy, documentation });
-    }
-    list = [...groups.values()];
-    byRule.set(rule.id, list);
+    const documentation = Object.fromEntries(fields.map((f) => [f, policy.documentation[f]])) as unknown as DocumentationPolicy;
+    byPolicy.set(policy, (out = { ...policy, documentation }));
   }
-  return list;
+  return out;
+}
+
+const agreement = new WeakMap<PolicySet, Map<string, boolean>>();
+
+/** Whether every policy of the set has the same values in the rule's fields; decided once per rule. */
+function policiesAgree(rule: DocRule, set: PolicySet): boolean {
+  let byRule = agreement.get(set);
+  if (!byRule) agreement.set(set, (byRule = new Map()));
+  let agree = byRule.get(rule.id);
+  if (agree === undefined) {
+    const fields = rule.policyFields ?? [];
+    agree = new Set(set.all.map((policy) => JSON.stringify(fields.map((f) => policy.documentation[f])))).size <= 1;
+    byRule.set(rule.id, agree);
+  }
+  return agree;
 }
 
 function toFinding(rule: DocRule, subject: string, problems: Problem[], session: Session): Finding {
