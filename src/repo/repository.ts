@@ -5,7 +5,7 @@
 import { OperationOutcomeError } from '@medplum/core';
 import type { OperationOutcomeIssue, Resource } from '@medplum/fhirtypes';
 import type { Queryer, ResourceRow, Store } from '../storage/store.js';
-import type { Indexer, Searcher, SearchQuery, SearchResult } from '../search/types.js';
+import type { Indexer, ResourceRows, Searcher, SearchQuery, SearchResult } from '../search/types.js';
 import type { IndexRows } from '../search/tables.js';
 import { assertValid, type Validator } from '../validation/validator.js';
 import { conflict, gone, notFound, preconditionFailed } from '../fhir/outcomes.js';
@@ -76,6 +76,13 @@ export class Repository {
   readonly findings = new Map<string, OperationOutcomeIssue[]>();
   /** The creates and updates of this transaction: the hook's findings are added to their issues. */
   private readonly results: WriteResult[] = [];
+  /**
+   * Index rows of this transaction's versions not yet inserted: inserted together, a few statements per table for the
+   * whole transaction, before anything searches it and before it commits (flushIndex).
+   */
+  private readonly pendingRows: ResourceRows[] = [];
+  /** The index insert under way (or done): flushIndex. */
+  private flushing: Promise<void> = Promise.resolve();
 
   constructor(
     readonly deps: RepositoryDeps,
@@ -101,6 +108,7 @@ export class Repository {
         await this.deps.hook.afterWrite(repo);
         for (const r of repo.results) r.issues.push(...(repo.findings.get(`${r.stored.resourceType}/${r.stored.id}`) ?? []));
       }
+      await repo.flushIndex();
       return result;
     });
   }
@@ -135,7 +143,31 @@ export class Repository {
   }
 
   async search(query: SearchQuery): Promise<SearchResult> {
+    await this.flushIndex();
     return this.deps.searcher.search(this.db, query);
+  }
+
+  /**
+   * Inserts the index rows this transaction's writes are waiting for (see pendingRows). Searches run side by side (a
+   * bot's Promise.all) all wait for the one insert: on PostgreSQL its statements and theirs share the connection's
+   * queue, and a search queued between two of its statements would miss the rows of the later one.
+   */
+  private flushIndex(): Promise<void> {
+    const indexer = this.deps.indexer;
+    if (indexer && this.pendingRows.length > 0) {
+      const rows = this.pendingRows.splice(0);
+      this.flushing = this.flushing.then(() => indexer.insert(this.db, rows));
+    }
+    return this.flushing;
+  }
+
+  /** Replaces a resource's index rows: those inserted (earlier versions) and those still waiting (this transaction's). */
+  private async removeIndexRows(indexer: Indexer, type: string, id: string): Promise<void> {
+    const at = this.pendingRows.findIndex((r) => r.id === id && r.resourceType === type);
+    if (at >= 0) this.pendingRows.splice(at, 1);
+    // An insert under way may hold this resource's rows: they go in first, then out.
+    await this.flushing;
+    await indexer.remove(this.db, type, id);
   }
 
   /** Creates with a server id (or the id a transaction assigned to a urn:uuid entry). */
@@ -175,7 +207,7 @@ export class Repository {
       const time = nextTimestamp();
       const version = current.versionId + 1;
       await repo.putRows(type, id, current, version, time, '');
-      if (repo.deps.indexer) await repo.deps.indexer.index(repo.db, type, id, undefined);
+      if (repo.deps.indexer) await repo.removeIndexRows(repo.deps.indexer, type, id);
       const stored: StoredResource = { resourceType: type, id, versionId: version, lastUpdated: time, deleted: true, json: '' };
       repo.changes.push(stored);
       return stored;
@@ -198,7 +230,14 @@ export class Repository {
     const id = resource.id as string;
     const version = Number(resource.meta?.versionId);
     await this.putRows(type, id, current, version, time, json);
-    const indexRows = this.deps.indexer ? await this.deps.indexer.index(this.db, type, id, resource) : undefined;
+    const indexer = this.deps.indexer;
+    let indexRows: IndexRows | undefined;
+    if (indexer) {
+      // A first version has no earlier rows to replace (a rolled-back attempt took its rows with it).
+      if (version !== 1) await this.removeIndexRows(indexer, type, id);
+      indexRows = indexer.extract(resource);
+      this.pendingRows.push({ resourceType: type, id, rows: indexRows });
+    }
     this.changes.push({ resourceType: type, id, versionId: version, lastUpdated: time, deleted: false, json, resource, indexRows });
   }
 

@@ -1,22 +1,22 @@
 /**
- * Writes a resource's search index rows inside the write's own transaction (issue 3, DESIGN §1): a version's rows
- * replace the previous version's; a deletion removes them. Rows go in as one multi-row INSERT per table.
+ * Writes resources' search index rows inside the write's own transaction (issue 3, DESIGN §1): a version's rows
+ * replace the previous version's; a deletion removes them. Rows go in as multi-row INSERTs per table, those of every
+ * resource a transaction wrote together (the repository holds them until then).
  */
 import { raw, sql, type Dialect, type Sql } from '../sql/sql.js';
 import type { Queryer } from '../storage/store.js';
 import { extractRows } from './extract.js';
-import type { Indexer } from './types.js';
-import { INDEX_TABLES, INDEX_TABLE_NAMES, type IndexRows, type IndexTable } from './tables.js';
+import type { Indexer, ResourceRows } from './types.js';
+import { INDEX_TABLES, INDEX_TABLE_NAMES, type IndexTable } from './tables.js';
+
+export type { ResourceRows } from './types.js';
 
 export function createIndexer(dialect: Dialect): Indexer {
   return {
-    async index(tx, resourceType, id, resource) {
-      // A first version has no earlier rows to remove (a rolled-back attempt took its rows with it).
-      if (!resource || resource.meta?.versionId !== '1') await deleteIndexRows(tx, resourceType, id);
-      if (!resource) return undefined;
-      const rows = extractRows(resource);
-      await insertIndexRows(tx, dialect, [{ resourceType, id, rows }]);
-      return rows;
+    extract: extractRows,
+    remove: deleteIndexRows,
+    async insert(tx, resources) {
+      await insertIndexRows(tx, dialect, resources);
     },
   };
 }
@@ -25,12 +25,6 @@ export async function deleteIndexRows(tx: Queryer, resourceType: string, id: str
   for (const table of INDEX_TABLE_NAMES) {
     await tx.run(sql`DELETE FROM ${tableName(table)} WHERE resource_type = ${resourceType} AND id = ${id}`);
   }
-}
-
-export interface ResourceRows {
-  resourceType: string;
-  id: string;
-  rows: IndexRows;
 }
 
 /**

@@ -42,8 +42,22 @@ export interface Searcher {
   search(db: Queryer, query: SearchQuery): Promise<SearchResult>;
 }
 
-/** Writes the search index rows of one resource version inside the write's transaction. */
+/**
+ * The search index rows of resource versions, inside the write's transaction: a version's rows are extracted when it
+ * is written and inserted later, with those of the transaction's other writes (the repository inserts them before
+ * anything searches the transaction, and before it commits); a new version's rows replace the previous version's.
+ */
 export interface Indexer {
-  /** `resource` undefined means deleted: remove its index rows. Returns the rows written. */
-  index(tx: Queryer, resourceType: string, id: string, resource: Resource | undefined): Promise<IndexRows | undefined>;
+  /** The rows a version is found by. */
+  extract(resource: Resource): IndexRows;
+  /** Removes a resource's rows (a new version or a deletion replaces them). */
+  remove(tx: Queryer, resourceType: string, id: string): Promise<void>;
+  /** Inserts the rows of several resources, a few statements per table for all of them. */
+  insert(tx: Queryer, resources: readonly ResourceRows[]): Promise<void>;
+}
+
+export interface ResourceRows {
+  resourceType: string;
+  id: string;
+  rows: IndexRows;
 }
