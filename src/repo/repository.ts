@@ -80,7 +80,7 @@ export class Repository {
    * Index rows of this transaction's versions not yet inserted: inserted together, a few statements per table for the
    * whole transaction, before anything searches it and before it commits (flushIndex).
    */
-  private readonly pendingRows: ResourceRows[] = [];
+  private readonly pendingRows = new Map<string, ResourceRows>();
   /** The index insert under way (or done): flushIndex. */
   private flushing: Promise<void> = Promise.resolve();
 
@@ -149,13 +149,14 @@ export class Repository {
 
   /**
    * Inserts the index rows this transaction's writes are waiting for (see pendingRows). Searches run side by side (a
-   * bot's Promise.all) all wait for the one insert: on PostgreSQL its statements and theirs share the connection's
-   * queue, and a search queued between two of its statements would miss the rows of the later one.
+   * bot's Promise.all) all wait for the one insert: its statements run one after another, and a search run between
+   * two of them would miss the rows of the later one.
    */
   private flushIndex(): Promise<void> {
     const indexer = this.deps.indexer;
-    if (indexer && this.pendingRows.length > 0) {
-      const rows = this.pendingRows.splice(0);
+    if (indexer && this.pendingRows.size > 0) {
+      const rows = [...this.pendingRows.values()];
+      this.pendingRows.clear();
       this.flushing = this.flushing.then(() => indexer.insert(this.db, rows));
     }
     return this.flushing;
@@ -163,8 +164,7 @@ export class Repository {
 
   /** Replaces a resource's index rows: those inserted (earlier versions) and those still waiting (this transaction's). */
   private async removeIndexRows(indexer: Indexer, type: string, id: string): Promise<void> {
-    const at = this.pendingRows.findIndex((r) => r.id === id && r.resourceType === type);
-    if (at >= 0) this.pendingRows.splice(at, 1);
+    this.pendingRows.delete(`${type}/${id}`);
     // An insert under way may hold this resource's rows: they go in first, then out.
     await this.flushing;
     await indexer.remove(this.db, type, id);
@@ -236,7 +236,7 @@ export class Repository {
       // A first version has no earlier rows to replace (a rolled-back attempt took its rows with it).
       if (version !== 1) await this.removeIndexRows(indexer, type, id);
       indexRows = indexer.extract(resource);
-      this.pendingRows.push({ resourceType: type, id, rows: indexRows });
+      this.pendingRows.set(`${type}/${id}`, { resourceType: type, id, rows: indexRows });
     }
     this.changes.push({ resourceType: type, id, versionId: version, lastUpdated: time, deleted: false, json, resource, indexRows });
   }
