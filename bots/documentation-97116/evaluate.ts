@@ -48,46 +48,44 @@ async function problemsOf<S extends Subject>(rule: DocRule<S>, target: SubjectOf
  * reading the Coverage only when they disagreed, cost a session two or three checks of each such rule.
  */
 async function underPolicy<S extends Subject>(rule: DocRule<S>, target: SubjectOf<S>, session: Session): Promise<Problem[]> {
-  const policies = session.ctx.policies;
-  if (policiesAgree(rule, policies)) {
-    const problems = await problemsOf(rule, target, { ...session, policy: reduced(rule, policies, policies.fallback) });
+  const policies = policiesOf(rule, session.ctx.policies);
+  if (policies.agree) {
+    const problems = await problemsOf(rule, target, { ...session, policy: policies.reduced(session.ctx.policies.fallback) });
     if (problems.length === 0) return [];
   }
   // A problem's text may name the policy: the one that applies says it.
-  return problemsOf(rule, target, { ...session, policy: reduced(rule, policies, await applicablePolicy(session)) });
+  return problemsOf(rule, target, { ...session, policy: policies.reduced(await applicablePolicy(session)) });
 }
 
-/** Per policy set: rule id -> each policy reduced to the rule's fields. */
-const reductions = new WeakMap<PolicySet, Map<string, Map<Policy, Policy>>>();
+/** The payer policies as one payer-dependent rule sees them. */
+interface RulePolicies {
+  /** Every policy of the set has the same values in the rule's fields. */
+  agree: boolean;
+  /** The policy with only the documentation fields the rule names (made once per policy). */
+  reduced(policy: Policy): Policy;
+}
 
-/** The policy with only the documentation fields the rule names; made once per rule and policy. */
-function reduced(rule: DocRule, set: PolicySet, policy: Policy): Policy {
-  let byRule = reductions.get(set);
-  if (!byRule) reductions.set(set, (byRule = new Map()));
-  let byPolicy = byRule.get(rule.id);
-  if (!byPolicy) byRule.set(rule.id, (byPolicy = new Map()));
-  let out = byPolicy.get(policy);
+const rulePolicies = new WeakMap<PolicySet, Map<string, RulePolicies>>();
+
+function policiesOf(rule: DocRule, set: PolicySet): RulePolicies {
+  let byRule = rulePolicies.get(set);
+  if (!byRule) rulePolicies.set(set, (byRule = new Map()));
+  let out = byRule.get(rule.id);
   if (!out) {
     const fields = rule.policyFields ?? [];
-    const documentation = Object.fromEntries(fields.map((f) => [f, policy.documentation[f]])) as unknown as DocumentationPolicy;
-    byPolicy.set(policy, (out = { ...policy, documentation }));
+    const made = new Map<Policy, Policy>();
+    const reduced = (policy: Policy): Policy => {
+      let r = made.get(policy);
+      if (!r) {
+        const documentation = Object.fromEntries(fields.map((f) => [f, policy.documentation[f]])) as unknown as DocumentationPolicy;
+        made.set(policy, (r = { ...policy, documentation }));
+      }
+      return r;
+    };
+    const agree = new Set(set.all.map((policy) => JSON.stringify(fields.map((f) => policy.documentation[f])))).size <= 1;
+    byRule.set(rule.id, (out = { agree, reduced }));
   }
   return out;
-}
-
-const agreement = new WeakMap<PolicySet, Map<string, boolean>>();
-
-/** Whether every policy of the set has the same values in the rule's fields; decided once per rule. */
-function policiesAgree(rule: DocRule, set: PolicySet): boolean {
-  let byRule = agreement.get(set);
-  if (!byRule) agreement.set(set, (byRule = new Map()));
-  let agree = byRule.get(rule.id);
-  if (agree === undefined) {
-    const fields = rule.policyFields ?? [];
-    agree = new Set(set.all.map((policy) => JSON.stringify(fields.map((f) => policy.documentation[f])))).size <= 1;
-    byRule.set(rule.id, agree);
-  }
-  return agree;
 }
 
 function toFinding(rule: DocRule, subject: string, problems: Problem[], session: Session): Finding {

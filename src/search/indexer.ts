@@ -9,8 +9,6 @@ import { extractRows } from './extract.js';
 import type { Indexer, ResourceRows } from './types.js';
 import { INDEX_TABLES, INDEX_TABLE_NAMES, type IndexTable } from './tables.js';
 
-export type { ResourceRows } from './types.js';
-
 export function createIndexer(dialect: Dialect): Indexer {
   return {
     extract: extractRows,

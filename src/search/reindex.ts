@@ -8,7 +8,8 @@ import type { Resource } from '@medplum/fhirtypes';
 import { join, raw, sql } from '../sql/sql.js';
 import type { ResourceRow, Store } from '../storage/store.js';
 import { extractRows } from './extract.js';
-import { insertIndexRows, type ResourceRows } from './indexer.js';
+import { insertIndexRows } from './indexer.js';
+import type { ResourceRows } from './types.js';
 import { INDEX_TABLES, INDEX_TABLE_NAMES } from './tables.js';
 
 const BATCH = 500;
