@@ -61,6 +61,8 @@ export async function lookupFrom(roots: readonly Resource[], ctx: BotContext): P
   for (const r of roots) found.set(`${r.resourceType}/${r.id}`, r);
   let frontier: readonly Resource[] = roots;
   for (let hop = 0; hop < HOPS && frontier.length > 0; hop++) {
+    // This hop's reads in one statement (a round trip each on PostgreSQL otherwise).
+    await ctx.prefetch(frontier, 1);
     const next: Resource[] = [];
     for (const key of new Set(frontier.flatMap(referencesIn))) {
       if (found.has(key)) continue;

@@ -72,6 +72,8 @@ export async function loadLoneProcedure(procedure: Procedure, ctx: BotContext): 
 }
 
 async function buildSession(ctx: BotContext, encounter: Encounter | undefined, procedures: Procedure[], observations: Observation[], signatures: Provenance[]): Promise<Session> {
+  // The plans and goals, diagnoses, performers and their roles, the episode: two statements instead of one per read.
+  await ctx.prefetch([...(encounter ? [encounter] : []), ...procedures, ...observations, ...signatures]);
   const timed = procedures.filter(isTimedService);
   const patientKey = referenceKey(encounter?.subject) ?? timed.map((p) => referenceKey(p.subject)).find(Boolean);
   const date = dateOf(encounter?.period?.start) ?? timed.map((p) => dateOf(p.performedPeriod?.start ?? p.performedDateTime)).find(Boolean);

@@ -95,6 +95,12 @@ export interface BotContext {
   read<T extends Resource = Resource>(reference: string | Reference | undefined): Promise<T | undefined>;
   /** A FHIR search, e.g. `search('Procedure', { encounter: 'Encounter/1' })`; at most 1,000 matches. */
   search<T extends Resource = Resource>(type: string, params: Record<string, string | string[]>): Promise<T[]>;
+  /**
+   * A hint: reads ahead what `resources` reference, and what those reference, `depth` levels deep (default 2), a
+   * statement per level, so that the reads that follow need no round trip of their own (PostgreSQL). Reads answer
+   * the same with or without it; it hands nothing out (Provenance sources are what was read).
+   */
+  prefetch(resources: readonly Resource[], depth?: number): Promise<void>;
   /** The current versions of the resources of `type` this write changed (deletions excepted). */
   changed<T extends Resource = Resource>(type: string): T[];
   /**

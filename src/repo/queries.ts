@@ -1,10 +1,17 @@
 /** The repository's SQL, written once for every engine. */
-import { raw, sql, type Dialect, type Sql } from '../sql/sql.js';
+import { join, raw, sql, type Dialect, type Sql } from '../sql/sql.js';
 
 const COLUMNS = raw('resource_type, id, version_id, last_updated, deleted, content');
 
 export const selectCurrent = (type: string, id: string, dialect?: Dialect): Sql =>
   sql`SELECT ${COLUMNS} FROM resource WHERE resource_type = ${type} AND id = ${id}${raw(dialect?.lockRows ?? '')}`;
+
+/** The current rows of several resources at once: `(resource_type, id) IN ((type, id), ...)`, one round trip. */
+export const selectCurrentMany = (keys: ReadonlyArray<readonly [type: string, id: string]>): Sql =>
+  sql`SELECT ${COLUMNS} FROM resource WHERE (resource_type, id) IN (${join(
+    keys.map(([type, id]) => sql`(${type}, ${id})`),
+    ', ',
+  )})`;
 
 export const selectVersion = (type: string, id: string, versionId: number): Sql =>
   sql`SELECT ${COLUMNS} FROM resource_history WHERE resource_type = ${type} AND id = ${id} AND version_id = ${versionId}`;
