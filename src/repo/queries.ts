@@ -28,3 +28,20 @@ export const updateCurrent = (type: string, id: string, previous: number, versio
 export const insertHistory = (type: string, id: string, version: number, time: number, deleted: number, content: string): Sql =>
   sql`INSERT INTO resource_history (resource_type, id, version_id, last_updated, deleted, content)
       VALUES (${type}, ${id}, ${version}, ${time}, ${deleted}, ${content})`;
+
+/**
+ * One statement for both rows of a version, where the engine takes writes in WITH (Dialect.writesInWith): the
+ * current row is inserted, or moved from `previous` (UPDATE), and the history row is inserted only when that
+ * happened, so a current row someone else moved first changes nothing (0 rows, as updateCurrent) and leaves no
+ * history row behind. The casts type the VALUES row as the columns are typed.
+ */
+export const writeVersionRows = (type: string, id: string, previous: number | undefined, version: number, time: number, deleted: number, content: string): Sql => {
+  const v = sql`WITH v (resource_type, id, version_id, last_updated, deleted, content) AS (VALUES (CAST(${type} AS TEXT), CAST(${id} AS TEXT), CAST(${version} AS INTEGER), CAST(${time} AS BIGINT), CAST(${deleted} AS INTEGER), CAST(${content} AS TEXT)))`;
+  const current =
+    previous === undefined
+      ? sql`INSERT INTO resource (resource_type, id, version_id, last_updated, deleted, content) SELECT * FROM v RETURNING 1`
+      : sql`UPDATE resource r SET version_id = v.version_id, last_updated = v.last_updated, deleted = v.deleted, content = v.content
+          FROM v WHERE r.resource_type = v.resource_type AND r.id = v.id AND r.version_id = ${previous} RETURNING 1`;
+  return sql`${v}, c AS (${current})
+    INSERT INTO resource_history (resource_type, id, version_id, last_updated, deleted, content) SELECT * FROM v WHERE EXISTS (SELECT 1 FROM c)`;
+};

@@ -10,7 +10,7 @@ import type { IndexRows } from '../search/tables.js';
 import { assertValid, type Validator } from '../validation/validator.js';
 import { conflict, gone, notFound, preconditionFailed } from '../fhir/outcomes.js';
 import { assertValidId, isValidId, newId, nextTimestamp, stamp } from './meta.js';
-import { insertCurrent, insertHistory, selectCurrent, selectCurrentMany, selectVersion, updateCurrent } from './queries.js';
+import { insertCurrent, insertHistory, selectCurrent, selectCurrentMany, selectVersion, updateCurrent, writeVersionRows } from './queries.js';
 
 export interface RepositoryDeps {
   store: Store;
@@ -267,6 +267,11 @@ export class Repository {
 
   private async putRows(type: string, id: string, current: StoredResource | undefined, version: number, time: number, json: string): Promise<void> {
     const deleted = json === '' ? 1 : 0;
+    if (this.deps.store.dialect.writesInWith) {
+      const { changes } = await this.db.run(writeVersionRows(type, id, current?.versionId, version, time, deleted, json));
+      if (changes !== 1) throw new OperationOutcomeError(conflict(`${type}/${id} was changed by another request; retry`));
+      return;
+    }
     if (current) {
       const { changes } = await this.db.run(updateCurrent(type, id, current.versionId, version, time, deleted, json));
       if (changes !== 1) throw new OperationOutcomeError(conflict(`${type}/${id} was changed by another request; retry`));

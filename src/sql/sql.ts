@@ -74,6 +74,11 @@ export interface Dialect {
   readonly binaryCollation: string;
   /** Rows per INSERT for bulk writes (search index rows): what the engine runs fastest. */
   readonly rowsPerInsert: number;
+  /**
+   * Data-modifying statements in WITH (PostgreSQL): a version's current row and its history row are written by one
+   * statement, a round trip less per write. Elsewhere two statements in the open transaction.
+   */
+  readonly writesInWith: boolean;
 }
 
 export interface RenderedSql {

@@ -15,7 +15,7 @@ import { openStore } from '../../src/storage/open.js';
 import { MIGRATIONS } from '../../src/storage/schema.js';
 import { sql } from '../../src/sql/sql.js';
 import type { ResourceRow, Store } from '../../src/storage/store.js';
-import { insertCurrent, insertHistory, selectCurrent } from '../../src/repo/queries.js';
+import { insertCurrent, insertHistory, selectCurrent, writeVersionRows } from '../../src/repo/queries.js';
 
 const VERSIONS = MIGRATIONS.map((m) => m.version);
 
@@ -134,6 +134,22 @@ describeEachEngine('storage', (engine) => {
     expect(rows.every((r, i) => i === 0 || (r.seq > rows[i - 1].seq && r.last_updated >= rows[i - 1].last_updated))).toBe(true);
     const now = await current(store, 'Patient', id);
     expect([Number(now?.version_id), Number(now?.deleted)]).toEqual([3, 1]);
+  });
+
+  // PostgreSQL writes a version's current and history rows in one statement (Dialect.writesInWith).
+  it.runIf(engine.name === 'postgres')('one statement writes both rows of a version; moved from a version that is not current, it writes neither', async () => {
+    const history = (id: string) => store.reader.all<{ version_id: number }>(sql`SELECT version_id FROM resource_history WHERE resource_type = ${'Patient'} AND id = ${id} ORDER BY seq`);
+    const content = (v: number) => JSON.stringify({ resourceType: 'Patient', id: 'one-statement', meta: { versionId: String(v) } });
+    const changes = await store.transaction(async (tx) => [
+      (await tx.run(writeVersionRows('Patient', 'one-statement', undefined, 1, 1_700_000_000_000, 0, content(1)))).changes,
+      (await tx.run(writeVersionRows('Patient', 'one-statement', 1, 2, 1_700_000_000_001, 0, content(2)))).changes,
+      // Someone else moved it first: the version it names is no longer current.
+      (await tx.run(writeVersionRows('Patient', 'one-statement', 1, 3, 1_700_000_000_002, 0, content(3)))).changes,
+    ]);
+    expect(changes).toEqual([1, 1, 0]);
+    expect((await history('one-statement')).map((r) => Number(r.version_id))).toEqual([1, 2]);
+    const now = await current(store, 'Patient', 'one-statement');
+    expect([Number(now?.version_id), Number(now?.last_updated), now?.content]).toEqual([2, 1_700_000_000_001, content(2)]);
   });
 
   it('numbers come back as numbers and text byte for byte, whatever the engine', async () => {

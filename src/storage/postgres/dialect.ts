@@ -13,4 +13,5 @@ export const postgresDialect: Dialect = {
   binaryCollation: ' COLLATE "C"',
   // Every statement is a round trip to the server: many rows per INSERT.
   rowsPerInsert: 200,
+  writesInWith: true,
 };
