@@ -3,7 +3,7 @@
  * replace the previous version's; a deletion removes them. Rows go in as multi-row INSERTs per table, those of every
  * resource a transaction wrote together (the repository holds them until then).
  */
-import { raw, sql, type Dialect, type Sql } from '../sql/sql.js';
+import { fragments, join, raw, sql, type Dialect, type Sql } from '../sql/sql.js';
 import type { Queryer } from '../storage/store.js';
 import { extractRows } from './extract.js';
 import type { Indexer, ResourceRows } from './types.js';
@@ -31,6 +31,7 @@ export async function deleteIndexRows(tx: Queryer, resourceType: string, id: str
  */
 export async function insertIndexRows(tx: Queryer, dialect: Dialect, resources: readonly ResourceRows[]): Promise<number> {
   let written = 0;
+  const together = new Together(tx, dialect);
   for (const table of INDEX_TABLE_NAMES) {
     const all: unknown[][] = [];
     for (const r of resources) {
@@ -38,11 +39,50 @@ export async function insertIndexRows(tx: Queryer, dialect: Dialect, resources: 
     }
     const step = Math.max(1, dialect.rowsPerInsert);
     for (let i = 0; i < all.length; i += step) {
-      await tx.run(insertStatement(table, step === 1 ? [all[i]] : all.slice(i, i + step)));
+      await together.run(insertStatement(table, step === 1 ? [all[i]] : all.slice(i, i + step)));
     }
     written += all.length;
   }
+  await together.flush();
   return written;
+}
+
+/** Bound values per combined statement: well under PostgreSQL's 65,535. */
+const MAX_VALUES_TOGETHER = 30_000;
+
+/**
+ * Where the engine takes writes in WITH (PostgreSQL), the INSERTs of every table go to the server as one statement
+ * (`WITH w0 AS (INSERT ...), ... INSERT ...`), up to MAX_VALUES_TOGETHER values: a session's rows in one round trip
+ * instead of one per table. Elsewhere each runs as it comes.
+ */
+class Together {
+  private parts: Sql[] = [];
+  private values = 0;
+
+  constructor(
+    private readonly tx: Queryer,
+    private readonly dialect: Dialect,
+  ) {}
+
+  async run(statement: Sql): Promise<void> {
+    if (!this.dialect.writesInWith) {
+      await this.tx.run(statement);
+      return;
+    }
+    if (this.values + statement.values.length > MAX_VALUES_TOGETHER) await this.flush();
+    this.parts.push(statement);
+    this.values += statement.values.length;
+  }
+
+  async flush(): Promise<void> {
+    const parts = this.parts;
+    this.parts = [];
+    this.values = 0;
+    if (parts.length === 0) return;
+    const last = parts[parts.length - 1];
+    const withs = parts.slice(0, -1).map((part, i) => sql`${raw(`w${i}`)} AS (${part})`);
+    await this.tx.run(withs.length ? sql`WITH ${join(withs, ', ')} ${last}` : last);
+  }
 }
 
 const statementHeads = new Map<IndexTable, string>();
@@ -67,7 +107,7 @@ function insertStatement(table: IndexTable, rows: unknown[][]): Sql {
     });
   });
   strings.push(')');
-  return { strings, values };
+  return fragments(strings, values);
 }
 
 function tableName(table: IndexTable): Sql {

@@ -42,6 +42,14 @@ export function sql(template: TemplateStringsArray, ...values: unknown[]): Sql {
   return make(strings, out);
 }
 
+/**
+ * A query from its parts, as the sql tag builds one: `strings` has one more element than `values` (a statement built
+ * in a loop, e.g. a VALUES list of many rows). It can be nested in another like any other.
+ */
+export function fragments(strings: string[], values: unknown[]): Sql {
+  return make(strings, values);
+}
+
 /** Trusted SQL text (identifiers from a fixed list, keywords); never client input. */
 export function raw(text: string): Sql {
   return make([text], []);

@@ -7,7 +7,7 @@ import { afterAll, beforeAll, expect, it } from 'vitest';
 import type { Patient } from '@medplum/fhirtypes';
 import type { Repository } from '../../src/repo/repository.js';
 import { describeEachEngine, startTestServer, type TestServer } from '../support/server.js';
-import { found } from './support.js';
+import { found, search } from './support.js';
 
 const SYSTEM = 'urn:stride-test:write-index';
 const patient = (id: string, value: string): Patient => ({ resourceType: 'Patient', id, identifier: [{ system: SYSTEM, value }] });
@@ -56,6 +56,31 @@ describeEachEngine('index rows of a transaction', (engine) => {
       ]);
       expect(answers.map((a) => a.rows.map((r) => r.id))).toEqual([['wi-7'], ['wi-7'], ['wi-8'], ['wi-7']]);
     });
+  });
+
+  it('a transaction with more index rows than one statement takes finds every resource by every kind of row', async () => {
+    // 1,440 Patients, 54 bound values of index rows each: more than one PostgreSQL statement takes (65,535).
+    const n = 1440;
+    await s.stride.repo.transaction(async (repo) => {
+      for (let i = 0; i < n; i++) {
+        await repo.update({
+          ...patient(`wi-many-${i}`, `many-${i}`),
+          name: [{ family: `Manyrows${i % 3}`, given: ['Ada'] }],
+          birthDate: `19${String(10 + (i % 80))}-01-0${1 + (i % 9)}`,
+          gender: i % 2 ? 'female' : 'male',
+          generalPractitioner: [{ reference: `Practitioner/wi-gp-${i % 4}` }],
+        });
+      }
+    });
+    for (const i of [0, 719, 1439]) {
+      const id = `wi-many-${i}`;
+      expect(await found(s.baseUrl, `Patient?identifier=${SYSTEM}|many-${i}`)).toEqual([id]);
+      expect(await found(s.baseUrl, `Patient?family=manyrows${i % 3}&general-practitioner=Practitioner/wi-gp-${i % 4}&birthdate=19${String(10 + (i % 80))}-01-0${1 + (i % 9)}&identifier=${SYSTEM}|many-${i}`)).toEqual([id]);
+    }
+    const count = async (query: string) => (await search(s.baseUrl, `${query}&_summary=count`)).total;
+    expect(await count(`Patient?family=manyrows0`)).toBe(n / 3);
+    expect(await count(`Patient?general-practitioner=Practitioner/wi-gp-3`)).toBe(n / 4);
+    expect(await count(`Patient?gender=female&family=manyrows1`)).toBe(n / 6);
   });
 
   it('a transaction that fails leaves none of its rows, searched or not', async () => {
