@@ -267,18 +267,17 @@ export class Repository {
 
   private async putRows(type: string, id: string, current: StoredResource | undefined, version: number, time: number, json: string): Promise<void> {
     const deleted = json === '' ? 1 : 0;
+    // Both rows in one statement where the engine takes writes in WITH; else the current row, then its history row.
+    // Either way, a current row that is no longer at `current` (moved by someone else first) changes nothing.
+    let changes = 1;
     if (this.deps.store.dialect.writesInWith) {
-      const { changes } = await this.db.run(writeVersionRows(type, id, current?.versionId, version, time, deleted, json));
-      if (changes !== 1) throw new OperationOutcomeError(conflict(`${type}/${id} was changed by another request; retry`));
-      return;
-    }
-    if (current) {
-      const { changes } = await this.db.run(updateCurrent(type, id, current.versionId, version, time, deleted, json));
-      if (changes !== 1) throw new OperationOutcomeError(conflict(`${type}/${id} was changed by another request; retry`));
+      ({ changes } = await this.db.run(writeVersionRows(type, id, current?.versionId, version, time, deleted, json)));
     } else {
-      await this.db.run(insertCurrent(type, id, version, time, deleted, json));
+      if (current) ({ changes } = await this.db.run(updateCurrent(type, id, current.versionId, version, time, deleted, json)));
+      else await this.db.run(insertCurrent(type, id, version, time, deleted, json));
+      if (changes === 1) await this.db.run(insertHistory(type, id, version, time, deleted, json));
     }
-    await this.db.run(insertHistory(type, id, version, time, deleted, json));
+    if (changes !== 1) throw new OperationOutcomeError(conflict(`${type}/${id} was changed by another request; retry`));
   }
 }
 

@@ -83,8 +83,9 @@ export interface Dialect {
   /** Rows per INSERT for bulk writes (search index rows): what the engine runs fastest. */
   readonly rowsPerInsert: number;
   /**
-   * Data-modifying statements in WITH (PostgreSQL): a version's current row and its history row are written by one
-   * statement, a round trip less per write. Elsewhere two statements in the open transaction.
+   * Data-modifying statements in WITH (PostgreSQL), which save round trips: a version's current row and its history
+   * row are written by one statement, a transaction's index rows of every table by one. Elsewhere each INSERT or
+   * UPDATE is a statement of its own in the open transaction.
    */
   readonly writesInWith: boolean;
 }
