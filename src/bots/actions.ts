@@ -50,7 +50,7 @@ async function applyFindings(findings: NonNullable<BotActions['findings']>, opti
   const reconciled = await reconcile(tx, bot, findings.subjects, findings.items, now, (key) => options.ctx.isNew(key));
   for (const write of reconciled.writes) {
     const sources = write.finding ? [write.finding.subject, ...write.finding.implicated] : (write.resource.implicated ?? []).map((r) => r.reference as string);
-    await writeGenerated(write.resource, sources, options);
+    await writeGenerated(write.resource, sources, options, write.unread);
   }
   for (const { finding, rule, id } of reconciled.open) {
     const issue = findingIssue(bot, rule, finding, id);
@@ -59,10 +59,13 @@ async function applyFindings(findings: NonNullable<BotActions['findings']>, opti
   }
 }
 
-/** Creates (no id) or upserts (id) a generated resource, then its Provenance (R4 provenance.html). */
-async function writeGenerated(resource: Resource, sources: ReadonlyArray<string | Resource>, options: ApplyOptions): Promise<void> {
+/**
+ * Creates (no id) or upserts (id) a generated resource, then its Provenance (R4 provenance.html). `expectNew`: the
+ * id is not expected to exist yet (a new subject's finding): inserted without a read first (Repository.update).
+ */
+async function writeGenerated(resource: Resource, sources: ReadonlyArray<string | Resource>, options: ApplyOptions, expectNew = false): Promise<void> {
   const { tx, bot, ctx, now } = options;
-  const result = resource.id ? await tx.update(resource) : await tx.create(resource);
+  const result = resource.id ? await tx.update(resource, { expectNew }) : await tx.create(resource);
   const { resourceType, id, versionId } = result.stored;
   const entity = [...new Set(sources.map((s) => sourceReference(s, ctx)))].map((reference) => ({ role: 'source' as const, what: { reference } }));
   const provenance: Provenance = {

@@ -45,6 +45,8 @@ function findingIds(botId: string, ruleId: string, subject: string): { id: strin
 export interface FindingWrite {
   resource: DetectedIssue;
   finding?: Finding;
+  /** Its subject is new in this write, so no stored DetectedIssue was read: expected not to exist (Repository.update expectNew). */
+  unread?: boolean;
 }
 
 export interface Reconciled {
@@ -94,7 +96,7 @@ export async function reconcile(tx: Repository, bot: Bot, subjects: readonly str
       const rule = rules.get(finding.rule) as BotRule;
       result.open.push({ finding, rule, id });
       const desired = toDetectedIssue(bot, rule, finding, id, current, now);
-      if (current?.status !== OPEN_STATUS || contentOf(current) !== contentOf(desired)) result.writes.push({ resource: desired, finding });
+      if (current?.status !== OPEN_STATUS || contentOf(current) !== contentOf(desired)) result.writes.push({ resource: desired, finding, unread: !stored && isNew(finding.subject) });
     } else if (current?.status === OPEN_STATUS) {
       result.writes.push({ resource: { ...stripMeta(current), status: CLOSED_STATUS } });
     }

@@ -56,6 +56,13 @@ export interface WriteResult {
 export interface UpdateOptions {
   /** Version the client says it is updating (If-Match); a different current version is a 412. */
   ifMatch?: number | '*';
+  /**
+   * The caller expects no version yet (an id derived from a resource this transaction created: a bot's finding): the
+   * version is inserted without reading the current row first, and only if a row is there after all (the insert
+   * changes nothing) is it read and the update made as usual. A read less per write (a round trip on PostgreSQL).
+   * Not with ifMatch, which needs the current version.
+   */
+  expectNew?: boolean;
 }
 
 /** Keys per statement of readCurrentMany: two bound values each, far below either engine's limit. */
@@ -212,6 +219,13 @@ export class Repository {
     assertValidId(id, input.resourceType);
     const issues = assertValid(this.deps.validator, input);
     return this.transaction(async (repo) => {
+      if (options.expectNew && options.ifMatch === undefined) {
+        const time = nextTimestamp();
+        const { resource, json } = stamp(input, id, 1, time);
+        if (await repo.writeVersion(resource, json, undefined, time, true)) {
+          return repo.track({ stored: repo.changes[repo.changes.length - 1], resource, created: true, issues });
+        }
+      }
       const current = await repo.lockCurrent(input.resourceType, id);
       checkIfMatch(input.resourceType, id, current, options.ifMatch);
       const version = current ? current.versionId + 1 : 1;
@@ -249,11 +263,12 @@ export class Repository {
     return row ? toStored(row) : undefined;
   }
 
-  private async writeVersion(resource: Resource, json: string, current: StoredResource | undefined, time: number): Promise<void> {
+  /** Writes a version's rows and queues its index rows; false (nothing written) when `ifAbsent` and a current row exists. */
+  private async writeVersion(resource: Resource, json: string, current: StoredResource | undefined, time: number, ifAbsent = false): Promise<boolean> {
     const type = resource.resourceType;
     const id = resource.id as string;
     const version = Number(resource.meta?.versionId);
-    await this.putRows(type, id, current, version, time, json);
+    if (!(await this.putRows(type, id, current, version, time, json, ifAbsent))) return false;
     const indexer = this.deps.indexer;
     let indexRows: IndexRows | undefined;
     if (indexer) {
@@ -263,21 +278,29 @@ export class Repository {
       this.pendingRows.set(`${type}/${id}`, { resourceType: type, id, rows: indexRows });
     }
     this.changes.push({ resourceType: type, id, versionId: version, lastUpdated: time, deleted: false, json, resource, indexRows });
+    return true;
   }
 
-  private async putRows(type: string, id: string, current: StoredResource | undefined, version: number, time: number, json: string): Promise<void> {
+  /**
+   * The current row and the history row of a version. False when `ifAbsent` (inserting, no current row read) and a
+   * current row is there: nothing was written.
+   */
+  private async putRows(type: string, id: string, current: StoredResource | undefined, version: number, time: number, json: string, ifAbsent = false): Promise<boolean> {
     const deleted = json === '' ? 1 : 0;
     // Both rows in one statement where the engine takes writes in WITH; else the current row, then its history row.
     // Either way, a current row that is no longer at `current` (moved by someone else first) changes nothing.
     let changes = 1;
     if (this.deps.store.dialect.writesInWith) {
-      ({ changes } = await this.db.run(writeVersionRows(type, id, current?.versionId, version, time, deleted, json)));
+      ({ changes } = await this.db.run(writeVersionRows(type, id, current?.versionId, version, time, deleted, json, ifAbsent)));
     } else {
       if (current) ({ changes } = await this.db.run(updateCurrent(type, id, current.versionId, version, time, deleted, json)));
+      else if (ifAbsent) ({ changes } = await this.db.run(insertCurrent(type, id, version, time, deleted, json, true)));
       else await this.db.run(insertCurrent(type, id, version, time, deleted, json));
       if (changes === 1) await this.db.run(insertHistory(type, id, version, time, deleted, json));
     }
-    if (changes !== 1) throw new OperationOutcomeError(conflict(`${type}/${id} was changed by another request; retry`));
+    if (changes === 1) return true;
+    if (ifAbsent && !current) return false;
+    throw new OperationOutcomeError(conflict(`${type}/${id} was changed by another request; retry`));
   }
 }
 

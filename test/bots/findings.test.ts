@@ -103,6 +103,34 @@ describeEachEngine('documentation findings: DetectedIssue lifecycle and write re
     expect(issues.map((i) => [i.id, i.meta?.versionId, i.status])).toEqual([[earlierId, '3', 'entered-in-error']]);
   });
 
+  it("a new subject's finding is inserted unread; a DetectedIssue already stored under its id (a client id used again) becomes its next version", async () => {
+    const { keys } = await postSession(s.baseUrl, sessionBundle());
+    const gait = await read(keys.gait);
+    const digest = createHash('sha256').update('documentation-97116|c6-skilled-intervention|Procedure/gait-again').digest('hex');
+    const findingId = `dq-${digest.slice(0, 40)}`;
+    // Left by an earlier life of Procedure/gait-again (its finding stays when the Procedure is deleted and purged).
+    const left = { resourceType: 'DetectedIssue', id: findingId, status: 'entered-in-error', code: { text: 'left behind' } };
+    expect((await put(left)).status).toBe(201);
+
+    const { meta: _meta, ...content } = gait;
+    const again = { ...content, id: 'gait-again' };
+    noResponse({ gait: again });
+    const reply = await put(again, OO);
+    expect(reply.status).toBe(201);
+    expect((reply.body as OperationOutcome).issue?.find((i) => i.code === 'business-rule')?.diagnostics).toContain(`DetectedIssue/${findingId}`);
+    const issue = (await read(`DetectedIssue/${findingId}`)) as DetectedIssue;
+    expect([issue.meta?.versionId, issue.status, ruleOf(issue)]).toEqual(['2', 'final', 'c6-skilled-intervention']);
+    expect(issue.implicated?.map((r) => r.reference)).toEqual(['Procedure/gait-again']);
+
+    // A new subject whose finding id is free: version 1.
+    const third = { ...content, id: 'gait-third' };
+    noResponse({ gait: third });
+    expect((await put(third)).status).toBe(201);
+    const thirdId = `dq-${createHash('sha256').update('documentation-97116|c6-skilled-intervention|Procedure/gait-third').digest('hex').slice(0, 40)}`;
+    const fresh = (await read(`DetectedIssue/${thirdId}`)) as DetectedIssue;
+    expect([fresh.meta?.versionId, fresh.status]).toEqual(['1', 'final']);
+  });
+
   it('every DetectedIssue version has a Provenance naming the bot and the versions it was derived from', async () => {
     const { keys } = await postSession(s.baseUrl, sessionBundle(noResponse));
     const [issue] = await detectedIssues(s.baseUrl, keys.patient);

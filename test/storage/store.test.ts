@@ -5,7 +5,7 @@
 import { spawn } from 'node:child_process';
 import path from 'node:path';
 import pino from 'pino';
-import { afterAll, beforeAll, expect, it } from 'vitest';
+import { afterAll, beforeAll, expect, it, vi } from 'vitest';
 import { describeEachEngine } from '../support/server.js';
 import type { EngineHandle } from '../support/engines.js';
 import { ROOT } from '../support/cli.js';
@@ -134,6 +134,53 @@ describeEachEngine('storage', (engine) => {
     expect(rows.every((r, i) => i === 0 || (r.seq > rows[i - 1].seq && r.last_updated >= rows[i - 1].last_updated))).toBe(true);
     const now = await current(store, 'Patient', id);
     expect([Number(now?.version_id), Number(now?.deleted)]).toEqual([3, 1]);
+  });
+
+  /** The statements `work` runs in its own transaction, each as its text up to the first parameter. */
+  async function statementsOf(work: () => Promise<unknown>): Promise<string[]> {
+    const texts: string[] = [];
+    const original = store.transaction.bind(store);
+    const spy = vi.spyOn(store, 'transaction').mockImplementation((fn, options) =>
+      original((tx) => {
+        const logged = Object.create(tx) as typeof tx;
+        for (const method of ['get', 'all', 'run'] as const) {
+          (logged as any)[method] = (q: { strings: readonly string[] }) => (texts.push(q.strings[0].replace(/\s+/g, ' ').trim()), (tx as any)[method](q));
+        }
+        return fn(logged);
+      }, options),
+    );
+    try {
+      await work();
+    } finally {
+      spy.mockRestore();
+    }
+    return texts;
+  }
+
+  it('an update expecting a new resource inserts it without reading first; when one is there after all, it becomes the next version', async () => {
+    const { repo } = stride;
+    const history = async (id: string) => (await store.reader.all<{ version_id: number }>(sql`SELECT version_id FROM resource_history WHERE resource_type = ${'Basic'} AND id = ${id} ORDER BY seq`)).map((r) => Number(r.version_id));
+    const basic = (id: string, code: string) => ({ resourceType: 'Basic' as const, id, code: { coding: [{ system: 'urn:test', code }] } });
+
+    let result;
+    const fresh = await statementsOf(async () => (result = await repo.update(basic('expect-new', 'first'), { expectNew: true })));
+    expect(fresh.some((t) => t.startsWith('SELECT'))).toBe(false);
+    expect(result).toMatchObject({ created: true, stored: { versionId: 1 } });
+    expect(await history('expect-new')).toEqual([1]);
+
+    // There after all: read, then written as version 2 (the insert left the row and wrote no history).
+    const again = await statementsOf(async () => (result = await repo.update(basic('expect-new', 'second'), { expectNew: true })));
+    expect(again.some((t) => t.startsWith('SELECT'))).toBe(true);
+    expect(result).toMatchObject({ created: false, stored: { versionId: 2 } });
+    expect(await history('expect-new')).toEqual([1, 2]);
+    expect(JSON.parse((await current(store, 'Basic', 'expect-new'))?.content ?? '{}').code.coding[0].code).toBe('second');
+
+    // A deletion is a current row too: the next version recreates it.
+    await repo.delete('Basic', 'expect-new');
+    result = await repo.update(basic('expect-new', 'third'), { expectNew: true });
+    expect(result).toMatchObject({ created: true, stored: { versionId: 4 } });
+    expect(await history('expect-new')).toEqual([1, 2, 3, 4]);
+    expect((await repo.search({ resourceType: 'Basic', params: { code: ['third'] }, count: 10, offset: 0, total: 'none' })).rows.map((r) => r.id)).toEqual(['expect-new']);
   });
 
   // PostgreSQL writes a version's current and history rows in one statement (Dialect.writesInWith).
