@@ -190,10 +190,17 @@ export class CommittedCache {
 
   private change(stored: StoredResource): void {
     const key = keyOf(stored);
-    // One committed copy for every answer that holds it, and the object the write stored for its readers.
-    const version = slim(stored);
-    if (stored.resource) keepWrittenObject(version, stored.resource);
-    if (this.reads.has(key)) this.reads.set(key, version);
+    // One committed copy for every answer that holds it, and the object the write stored for its readers: made when
+    // the first one takes it (most of a write's versions join none: a session's Procedures, a finding's Provenance).
+    let version: StoredResource | undefined;
+    const committed = (): StoredResource => {
+      if (!version) {
+        version = slim(stored);
+        if (stored.resource) keepWrittenObject(version, stored.resource);
+      }
+      return version;
+    };
+    if (this.reads.has(key)) this.reads.set(key, committed());
     if (!this.types.has(stored.resourceType)) return;
     const touched = new Set(this.byMember.get(key));
     const rows = stored.deleted ? undefined : stored.indexRows?.rows;
@@ -205,7 +212,7 @@ export class CommittedCache {
     for (const kept of touched) {
       if (kept.type !== stored.resourceType) continue;
       const before = kept.rows.length;
-      const at = replay(kept, stored, version);
+      const at = replay(kept, stored, committed);
       if (at === undefined) continue;
       this.rows += kept.rows.length - before;
       if (kept.rows.length >= kept.limit) {
@@ -244,14 +251,14 @@ export class CommittedCache {
  * Applies one written version to an answer: the previous version leaves it, the new one joins it (in id order) when
  * it matches. Returns where it changed the answer, undefined when it did not.
  */
-function replay(kept: Kept, stored: StoredResource, version?: StoredResource): number | undefined {
+function replay(kept: Kept, stored: StoredResource, version: () => StoredResource = () => slim(stored)): number | undefined {
   const id = stored.id;
   let at = lowerBound(kept.rows, id);
   const present = at < kept.rows.length && kept.rows[at].id === id;
   const matches = !stored.deleted && kept.conditions.every((c) => matchesOne(c, stored.indexRows));
-  if (present && matches) kept.rows[at] = version ?? slim(stored);
+  if (present && matches) kept.rows[at] = version();
   else if (present) kept.rows.splice(at, 1);
-  else if (matches) kept.rows.splice(at, 0, version ?? slim(stored));
+  else if (matches) kept.rows.splice(at, 0, version());
   else at = -1;
   return at < 0 ? undefined : at;
 }
