@@ -35,8 +35,9 @@ export const insertHistory = (type: string, id: string, version: number, time: n
 /**
  * One statement for both rows of a version, where the engine takes writes in WITH (Dialect.writesInWith): the
  * current row is inserted (`ifAbsent`: unless there is one), or moved from `previous` (UPDATE), and the history
- * row is inserted only when that happened, so a current row someone else moved first changes nothing (0 rows, as updateCurrent) and leaves no
- * history row behind. The casts type the VALUES row as the columns are typed.
+ * row is inserted only when that happened, so a current row someone else moved first (or, `ifAbsent`, one already
+ * there) changes nothing (0 rows, as updateCurrent) and leaves no history row behind. The casts type the VALUES row
+ * as the columns are typed.
  */
 export const writeVersionRows = (type: string, id: string, previous: number | undefined, version: number, time: number, deleted: number, content: string, ifAbsent = false): Sql => {
   const v = sql`WITH v (resource_type, id, version_id, last_updated, deleted, content) AS (VALUES (CAST(${type} AS TEXT), CAST(${id} AS TEXT), CAST(${version} AS INTEGER), CAST(${time} AS BIGINT), CAST(${deleted} AS INTEGER), CAST(${content} AS TEXT)))`;
