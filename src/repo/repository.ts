@@ -220,20 +220,21 @@ export class Repository {
     const issues = assertValid(this.deps.validator, input);
     return this.transaction(async (repo) => {
       if (options.expectNew && options.ifMatch === undefined) {
-        const time = nextTimestamp();
-        const { resource, json } = stamp(input, id, 1, time);
-        if (await repo.writeVersion(resource, json, undefined, time, true)) {
-          return repo.track({ stored: repo.changes[repo.changes.length - 1], resource, created: true, issues });
-        }
+        const inserted = await repo.writeNext(input, undefined, issues, true);
+        if (inserted) return inserted;
       }
       const current = await repo.lockCurrent(input.resourceType, id);
       checkIfMatch(input.resourceType, id, current, options.ifMatch);
-      const version = current ? current.versionId + 1 : 1;
-      const time = nextTimestamp();
-      const { resource, json } = stamp(input, id, version, time);
-      await repo.writeVersion(resource, json, current, time);
-      return repo.track({ stored: repo.changes[repo.changes.length - 1], resource, created: !current || current.deleted, issues });
+      return (await repo.writeNext(input, current, issues)) as WriteResult;
     });
+  }
+
+  /** The version after `current` (1 when none); undefined when `ifAbsent` and a current row is there after all. */
+  private async writeNext(input: Resource, current: StoredResource | undefined, issues: OperationOutcomeIssue[], ifAbsent = false): Promise<WriteResult | undefined> {
+    const time = nextTimestamp();
+    const { resource, json } = stamp(input, input.id as string, current ? current.versionId + 1 : 1, time);
+    if (!(await this.writeVersion(resource, json, current, time, ifAbsent))) return undefined;
+    return this.track({ stored: this.changes[this.changes.length - 1], resource, created: !current || current.deleted, issues });
   }
 
   /** Deletes; returns undefined when there was nothing to delete (already deleted or never there). */
@@ -294,8 +295,7 @@ export class Repository {
       ({ changes } = await this.db.run(writeVersionRows(type, id, current?.versionId, version, time, deleted, json, ifAbsent)));
     } else {
       if (current) ({ changes } = await this.db.run(updateCurrent(type, id, current.versionId, version, time, deleted, json)));
-      else if (ifAbsent) ({ changes } = await this.db.run(insertCurrent(type, id, version, time, deleted, json, true)));
-      else await this.db.run(insertCurrent(type, id, version, time, deleted, json));
+      else ({ changes } = await this.db.run(insertCurrent(type, id, version, time, deleted, json, ifAbsent)));
       if (changes === 1) await this.db.run(insertHistory(type, id, version, time, deleted, json));
     }
     if (changes === 1) return true;
