@@ -15,23 +15,32 @@ export interface Evaluation {
 
 export async function evaluateSession(session: Session): Promise<Evaluation> {
   const subjects = session.procedures.map(keyOf);
-  const findings: Finding[] = [];
+  const checks: Array<Promise<Finding | undefined>> = [];
   for (const procedure of session.timed) {
-    for (const rule of PROCEDURE_RULES) await runRule(rule, procedure, session, findings);
+    for (const rule of PROCEDURE_RULES) checks.push(runRule(rule, procedure, session));
   }
   const encounter = session.encounter;
   if (encounter) {
     subjects.push(keyOf(encounter));
     if (encounter.status === 'finished' && session.timed.length > 0) {
-      for (const rule of ENCOUNTER_RULES) await runRule(rule, encounter, session, findings);
+      for (const rule of ENCOUNTER_RULES) checks.push(runRule(rule, encounter, session));
     }
+  }
+  // The rules run side by side (they share only the session's memos): the episode's questions (its sessions, its
+  // progress reports, the prior level of function) are asked at once, where on PostgreSQL each is a round trip or two
+  // on a connection of its own (src/bots/context.ts). The findings keep the rules' order. Every rule has ended before
+  // this returns, even when one threw (its error is the bot's failure): none reads on after the bot is done.
+  const findings: Finding[] = [];
+  for (const settled of await Promise.allSettled(checks)) {
+    if (settled.status === 'rejected') throw settled.reason;
+    if (settled.value) findings.push(settled.value);
   }
   return { subjects, findings };
 }
 
-async function runRule<S extends Subject>(rule: DocRule<S>, target: SubjectOf<S>, session: Session, out: Finding[]): Promise<void> {
+async function runRule<S extends Subject>(rule: DocRule<S>, target: SubjectOf<S>, session: Session): Promise<Finding | undefined> {
   const problems = rule.policyFields ? await underPolicy(rule, target, session) : await problemsOf(rule, target, session);
-  if (problems.length > 0) out.push(toFinding(rule, keyOf(target), problems, session));
+  return problems.length > 0 ? toFinding(rule, keyOf(target), problems, session) : undefined;
 }
 
 async function problemsOf<S extends Subject>(rule: DocRule<S>, target: SubjectOf<S>, session: Session): Promise<Problem[]> {

@@ -102,6 +102,29 @@ export class TransactionView {
   }
 }
 
+/**
+ * A search's answer as a transaction would see it, from the committed answer read beside the transaction (on
+ * PostgreSQL, the read pool, where several run at once) with the transaction's own writes replayed over it; undefined
+ * for a search the index rows do not decide alone (it must run in the transaction) or a committed answer that may be
+ * cut short (`limit` rows or more).
+ */
+export async function searchBeside(
+  type: string,
+  query: Query,
+  limit: number,
+  committed: () => Promise<StoredResource[]>,
+  changes: readonly StoredResource[],
+): Promise<StoredResource[] | undefined> {
+  const conditions = keepable(type, query);
+  if (!conditions) return undefined;
+  const rows = await committed();
+  if (rows.length >= limit) return undefined;
+  // The transaction's writes so far, in order: the last version of each wins, as the transaction's own search sees it.
+  const own: Kept = { key: '', type, conditions, rows, limit };
+  for (const change of changes) if (change.resourceType === type) replay(own, change);
+  return own.rows;
+}
+
 export class CommittedCache {
   private readonly reads = new Map<string, StoredResource | null>();
   private readonly searches = new Map<string, Kept>();

@@ -7,7 +7,7 @@ import { OperationOutcomeError } from '@medplum/core';
 import type { Reference, Resource } from '@medplum/fhirtypes';
 import type { Logger } from 'pino';
 import { toStored, type Repository, type StoredResource } from '../repo/repository.js';
-import type { TransactionView } from './committed.js';
+import { searchBeside, type TransactionView } from './committed.js';
 import { forEachReference } from '../fhir/references.js';
 import type { BotContext } from './types.js';
 import type { PolicySet } from './policies.js';
@@ -164,7 +164,7 @@ export class ReadOnlyContext implements BotContext {
   async search<T extends Resource = Resource>(type: string, params: Record<string, string | string[]>): Promise<T[]> {
     const query = Object.fromEntries(Object.entries(params).map(([name, value]) => [name, Array.isArray(value) ? value : [value]]));
     const view = this.options.view;
-    let rows = view?.search(type, query);
+    let rows = view ? view.search(type, query) : await this.searchBeside(type, query);
     if (!rows || rows.length >= BOT_SEARCH_LIMIT) {
       const result = await this.guard(() => this.options.tx.search({ resourceType: type, params: query, count: BOT_SEARCH_LIMIT, offset: 0, total: 'none' }));
       rows = result.rows.map(toStored);
@@ -181,6 +181,19 @@ export class ReadOnlyContext implements BotContext {
       this.cache.set(key, resource);
       return resource as T;
     });
+  }
+
+  /**
+   * Without the committed view (PostgreSQL), a search the index rows decide alone runs on committed data beside the
+   * transaction, and this write's changes are replayed over its answer (committed.ts): the bot's searches asked side
+   * by side (a bot's Promise.all) then run at once, each on a connection of the read pool, where in the transaction
+   * they waited for each other, a round trip or two each. The answer is the one the transaction would give: its
+   * statements see what others committed before they start (READ COMMITTED), as the read pool's do.
+   */
+  private searchBeside(type: string, query: Record<string, string[]>): Promise<StoredResource[] | undefined> {
+    const tx = this.options.tx;
+    const committed = async () => (await this.guard(() => tx.searchCommitted({ resourceType: type, params: query, count: BOT_SEARCH_LIMIT, offset: 0, total: 'none' }))).rows.map(toStored);
+    return searchBeside(type, query, BOT_SEARCH_LIMIT, committed, tx.changes);
   }
 
   /**

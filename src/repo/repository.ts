@@ -179,6 +179,14 @@ export class Repository {
   }
 
   /**
+   * A search of committed data only, whatever transaction is open: on the store's reader (PostgreSQL: a connection of
+   * the read pool, so several run at once, beside the transaction's). It sees none of this transaction's writes.
+   */
+  searchCommitted(query: SearchQuery): Promise<SearchResult> {
+    return this.deps.searcher.search(this.deps.store.reader, query);
+  }
+
+  /**
    * Inserts the index rows this transaction's writes are waiting for (see pendingRows). Searches run side by side (a
    * bot's Promise.all) all wait for the one insert: its statements run one after another, and a search run between
    * two of them would miss the rows of the later one.
