@@ -89,10 +89,7 @@ export class TransactionView {
   /** The answer as the database would give it now: the committed one, with this transaction's writes replayed. */
   search(type: string, query: Query): StoredResource[] | undefined {
     const kept = this.usable ? this.cache.search(searchKey(type, query)) : undefined;
-    if (!kept) return undefined;
-    const own: Kept = { ...kept, rows: [...kept.rows] };
-    for (const change of this.tx.changes) if (change.resourceType === type) replay(own, change);
-    return own.rows;
+    return kept && withChanges({ ...kept, rows: [...kept.rows] }, this.tx.changes);
   }
 
   fillSearch(type: string, query: Query, rows: StoredResource[], limit: number): void {
@@ -118,10 +115,15 @@ export async function searchBeside(
   const conditions = keepable(type, query);
   if (!conditions) return undefined;
   const rows = await committed();
-  if (rows.length >= limit) return undefined;
-  // The transaction's writes so far, in order: the last version of each wins, as the transaction's own search sees it.
-  const own: Kept = { key: '', type, conditions, rows, limit };
-  for (const change of changes) if (change.resourceType === type) replay(own, change);
+  return rows.length >= limit ? undefined : withChanges({ key: '', type, conditions, rows, limit }, changes);
+}
+
+/**
+ * A committed answer (`own`, changed in place) with a transaction's writes so far replayed over it, in order: the last
+ * version of each wins, as the transaction's own search sees it.
+ */
+function withChanges(own: Kept, changes: readonly StoredResource[]): StoredResource[] {
+  for (const change of changes) if (change.resourceType === own.type) replay(own, change);
   return own.rows;
 }
 

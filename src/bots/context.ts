@@ -11,6 +11,7 @@ import { searchBeside, type TransactionView } from './committed.js';
 import { forEachReference } from '../fhir/references.js';
 import type { BotContext } from './types.js';
 import type { PolicySet } from './policies.js';
+import type { SearchQuery } from '../search/types.js';
 
 /** Most matches a bot search returns: bots ask narrow questions (one session, one episode). */
 export const BOT_SEARCH_LIMIT = 1000;
@@ -164,9 +165,10 @@ export class ReadOnlyContext implements BotContext {
   async search<T extends Resource = Resource>(type: string, params: Record<string, string | string[]>): Promise<T[]> {
     const query = Object.fromEntries(Object.entries(params).map(([name, value]) => [name, Array.isArray(value) ? value : [value]]));
     const view = this.options.view;
-    let rows = view ? view.search(type, query) : await this.searchBeside(type, query);
+    const asked: SearchQuery = { resourceType: type, params: query, count: BOT_SEARCH_LIMIT, offset: 0, total: 'none' };
+    let rows = view ? view.search(type, query) : await this.searchBeside(asked);
     if (!rows || rows.length >= BOT_SEARCH_LIMIT) {
-      const result = await this.guard(() => this.options.tx.search({ resourceType: type, params: query, count: BOT_SEARCH_LIMIT, offset: 0, total: 'none' }));
+      const result = await this.guard(() => this.options.tx.search(asked));
       rows = result.rows.map(toStored);
       view?.fillSearch(type, query, rows, BOT_SEARCH_LIMIT);
     }
@@ -190,10 +192,10 @@ export class ReadOnlyContext implements BotContext {
    * they waited for each other, a round trip or two each. The answer is the one the transaction would give: its
    * statements see what others committed before they start (READ COMMITTED), as the read pool's do.
    */
-  private searchBeside(type: string, query: Record<string, string[]>): Promise<StoredResource[] | undefined> {
+  private searchBeside(asked: SearchQuery): Promise<StoredResource[] | undefined> {
     const tx = this.options.tx;
-    const committed = async () => (await this.guard(() => tx.searchCommitted({ resourceType: type, params: query, count: BOT_SEARCH_LIMIT, offset: 0, total: 'none' }))).rows.map(toStored);
-    return searchBeside(type, query, BOT_SEARCH_LIMIT, committed, tx.changes);
+    const committed = async () => (await this.guard(() => tx.searchCommitted(asked))).rows.map(toStored);
+    return searchBeside(asked.resourceType, asked.params, BOT_SEARCH_LIMIT, committed, tx.changes);
   }
 
   /**
