@@ -1,53 +1,87 @@
 /**
- * Gathers what billing reads about one session through the bot's read-only context: the Encounter, its Procedures,
- * the patient's Coverages, every resource those reference (two hops: a PractitionerRole's Practitioner, a Coverage's
- * payer), the patient's earlier Claims and ClaimResponses (KX), the documentation bot's open findings, and the
- * Claims and ChargeItems billing generated for the session before. src/billing's pure functions then compute with
- * the lookup this builds; nothing here decides anything about billing.
+ * Gathers what billing reads about one patient's date of service through the bot's read-only context: the session
+ * Encounters of that date and their Procedures, the patient's Coverages, every resource those reference (two hops: a
+ * PractitionerRole's Practitioner, a Coverage's payer), the patient's Claims and ClaimResponses (KX), the
+ * documentation bot's open findings, and the Claims and ChargeItems billing generated for the date before.
+ * src/billing's pure functions then compute with the lookup this builds; nothing here decides anything about billing.
  */
 import type { ChargeItem, Claim, ClaimResponse, Coverage, DetectedIssue, Encounter, Procedure, Resource } from '@medplum/fhirtypes';
 import { referenceKey, type BotContext } from '../../src/bots/index.js';
 import type { OpenFinding } from '../../src/billing/findings.js';
-import { createLookup, type ResourceLookup } from '../../src/billing/session.js';
-import { SYSTEMS } from '../../src/billing/codes.js';
+import { createLookup, dateOf, type ResourceLookup } from '../../src/billing/session.js';
+import { SESSION_ENCOUNTER_PROFILE, SYSTEMS } from '../../src/billing/codes.js';
 import { forEachReference } from '../../src/fhir/references.js';
 
 export const DOCUMENTATION_BOT = 'documentation-97116';
 /** Hops followed from the session's resources: Procedure -> PractitionerRole -> Practitioner; Coverage -> payer. */
 const HOPS = 2;
 
-export interface GatheredSession {
-  encounter: Encounter;
+export interface GatheredDay {
+  /** The patient's session Encounters of the date (any status), and their Procedures (of any date). */
+  encounters: Encounter[];
   procedures: Procedure[];
   coverages: Coverage[];
   resolve: ResourceLookup;
-  priorClaims: Claim[];
-  priorResponses: ClaimResponse[];
+  /** The patient's Claims (KX) and their ClaimResponses. */
+  patientClaims: Claim[];
+  patientResponses: ClaimResponse[];
   openFindings: OpenFinding[];
-  /** What billing wrote for this session before (identified by the billing-key identifier). */
+  /** What billing wrote for the date before (identified by the billing-key identifier; per-encounter ones too). */
   generatedClaims: Claim[];
   generatedCharges: ChargeItem[];
 }
 
-export async function gatherSession(encounter: Encounter, ctx: BotContext): Promise<GatheredSession> {
-  const encounterKey = `Encounter/${encounter.id}`;
-  const patient = referenceKey(encounter.subject);
-  const procedures = await ctx.search<Procedure>('Procedure', { encounter: encounterKey });
-  const coverages = patient ? await ctx.search<Coverage>('Coverage', { beneficiary: patient }) : [];
-  const resolve = await lookupFrom([encounter, ...procedures, ...coverages], ctx);
-  const claims = patient ? await ctx.search<Claim>('Claim', { patient }) : [];
-  const sessionClaims = await ctx.search<Claim>('Claim', { encounter: encounterKey });
+/**
+ * The date's sessions are found by their own dates: Encounters whose period and Procedures whose performed time fall
+ * near the date (a day either side: a time with an offset may fall on another UTC date), kept when their date as
+ * written is the date (session.ts dateOf), and the sessions on the date's earlier Claims (a session moved to another
+ * date is re-billed off this one).
+ */
+export async function gatherDay(patient: string, date: string, ctx: BotContext): Promise<GatheredDay> {
+  const near = [`ge${shiftDate(date, -1)}`, `le${shiftDate(date, 1)}`];
+  const [byPeriod, byProcedure, patientClaims, charges, coverages] = await Promise.all([
+    ctx.search<Encounter>('Encounter', { subject: patient, date: near }),
+    ctx.search<Procedure>('Procedure', { subject: patient, date: near }),
+    ctx.search<Claim>('Claim', { patient }),
+    ctx.search<ChargeItem>('ChargeItem', { patient, occurrence: date }),
+    ctx.search<Coverage>('Coverage', { beneficiary: patient }),
+  ]);
+  const generatedClaims = patientClaims.filter((c) => isGenerated(c) && claimDate(c) === date);
+  const keys = new Set<string>();
+  for (const e of byPeriod) if (dateOf(e.period?.start) === date) keys.add(`Encounter/${e.id}`);
+  for (const p of byProcedure) if (dateOf(p.performedPeriod?.start ?? p.performedDateTime) === date && p.encounter) keys.add(referenceKey(p.encounter) ?? '');
+  for (const c of generatedClaims) for (const item of c.item ?? []) for (const e of item.encounter ?? []) keys.add(referenceKey(e) ?? '');
+  keys.delete('');
+  const encounters: Encounter[] = [];
+  for (const key of [...keys].sort()) {
+    const encounter = key.startsWith('Encounter/') ? await ctx.read<Encounter>(key) : undefined;
+    if (encounter?.meta?.profile?.includes(SESSION_ENCOUNTER_PROFILE) && referenceKey(encounter.subject) === patient) encounters.push(encounter);
+  }
+  const procedures = encounters.length ? await ctx.search<Procedure>('Procedure', { encounter: encounters.map((e) => `Encounter/${e.id}`).join(',') }) : [];
+  const resolve = await lookupFrom([...encounters, ...procedures, ...coverages], ctx);
   return {
-    encounter,
+    encounters,
     procedures,
     coverages,
     resolve,
-    priorClaims: claims,
-    priorResponses: patient && claims.length > 0 ? await ctx.search<ClaimResponse>('ClaimResponse', { patient }) : [],
-    openFindings: await openDocumentationFindings([encounterKey, ...procedures.map((p) => `Procedure/${p.id}`)], ctx),
-    generatedClaims: sessionClaims.filter(isGenerated),
-    generatedCharges: (await ctx.search<ChargeItem>('ChargeItem', { context: encounterKey })).filter(isGenerated),
+    patientClaims,
+    patientResponses: patientClaims.length > 0 ? await ctx.search<ClaimResponse>('ClaimResponse', { patient }) : [],
+    openFindings: await openDocumentationFindings([...encounters.map((e) => `Encounter/${e.id}`), ...procedures.map((p) => `Procedure/${p.id}`)], ctx),
+    generatedClaims,
+    generatedCharges: charges.filter(isGenerated),
   };
+}
+
+/** The date of service a generated Claim bills (its first line's, else its billable period's). */
+export function claimDate(claim: Claim): string | null {
+  return dateOf(claim.item?.[0]?.servicedDate ?? claim.billablePeriod?.start ?? claim.created);
+}
+
+/** YYYY-MM-DD moved by `days` (UTC calendar arithmetic on the date as written). */
+function shiftDate(date: string, days: number): string {
+  const d = new Date(`${date}T00:00:00Z`);
+  d.setUTCDate(d.getUTCDate() + days);
+  return d.toISOString().slice(0, 10);
 }
 
 /** Generated by billing: it carries Stride's billing key. A client's own Claim never does (README). */

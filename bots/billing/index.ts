@@ -1,9 +1,10 @@
 /**
- * The billing bot (issue 7; DOMAIN-97116 §A, §B, §D): a finished therapy session becomes one ChargeItem per billable
- * line and one professional Claim per encounter and coverage, scrubbed, `active` only when clean; a Claim a client
- * posts is scrubbed too. The computing is src/billing's pure functions; this bot gathers the inputs and writes the
- * results. It runs after the documentation bot in each round (`after`), so it reads that bot's findings of the same
- * write; a later change to those findings (a DetectedIssue written or closed) triggers it again.
+ * The billing bot (issues 7 and 26; DOMAIN-97116 §A, §B, §D): the finished therapy sessions of a patient's date of
+ * service become one ChargeItem per billable line and one professional Claim per patient, date, coverage and billing
+ * provider, scrubbed, `active` only when clean; a Claim a client posts is scrubbed too. The computing is src/billing's
+ * pure functions; this bot gathers the inputs and writes the results. It runs after the documentation bot in each
+ * round (`after`), so it reads that bot's findings of the same write; a later change to those findings (a
+ * DetectedIssue written or closed) triggers it again.
  */
 import type { Claim, Encounter, Procedure, Resource } from '@medplum/fhirtypes';
 import { defineBot, referenceKey, type BotActions, type BotContext, type BotInput, type Finding } from '../../src/bots/index.js';
@@ -11,7 +12,8 @@ import { SESSION_ENCOUNTER_PROFILE as ENCOUNTER_PROFILE, SYSTEMS, THERAPY_CLAIM_
 import { TIMED_CODES, UNTIMED_CODES } from '../../src/billing/units.js';
 import { DOCUMENTATION_BOT } from './gather.js';
 import { RULES } from './rules.js';
-import { billSession, cancelSession, type SessionBilling } from './session.js';
+import { billDay, daysOf } from './day.js';
+import type { SessionBilling } from './write.js';
 import { scrubClientClaim } from './client-claim.js';
 import { startBilling } from './data.js';
 
@@ -34,8 +36,8 @@ const TRIGGERS = {
 export default defineBot({
   id: 'billing',
   description:
-    'Bills finished therapy sessions (DOMAIN-97116 §A, §B, §D): one ChargeItem per billable line and one Claim per encounter and coverage, ' +
-    'units by the payer policy (CMS 8-minute or midpoint rule), modifiers (GP/GO/GN, CQ/CO, KX, 59/X), fees from the fee schedule; ' +
+    'Bills finished therapy sessions by date of service (DOMAIN-97116 §A, §B, §D): one ChargeItem per billable line and one Claim per patient, date, coverage and billing provider, ' +
+    'each discipline\'s minutes of the date pooled, units by the payer policy (CMS 8-minute or midpoint rule), modifiers (GP/GO/GN, CQ/CO, KX, 59/X), fees from the fee schedule; ' +
     'the claim scrubber keeps a Claim in draft until it is clean. Claims posted by clients are scrubbed as well.',
   resourceTypes: Object.keys(TRIGGERS),
   when: TRIGGERS,
@@ -50,20 +52,17 @@ export default defineBot({
       actions.findings.subjects.push(...result.subjects);
       actions.findings.items.push(...result.findings);
     };
-    for (const key of sessions.live) {
-      const encounter = await ctx.read<Encounter>(key);
-      if (encounter) add(await billSession(encounter, ctx));
-    }
-    for (const key of sessions.gone) add(await cancelSession(key, ctx));
+    const live = (await Promise.all([...sessions.live].map((key) => ctx.read<Encounter>(key)))).filter((e): e is Encounter => e !== undefined);
+    for (const day of await daysOf(live, sessions.gone, ctx)) add(await billDay(day, ctx));
     for (const claim of input.resources.filter((r): r is Claim => r.resourceType === 'Claim')) add(await scrubClientClaim(claim, ctx));
     return { upserts: actions.upserts, findings: { subjects: [...new Set(actions.findings.subjects)], items: actions.findings.items } };
   },
 });
 
-/** The sessions (`Encounter/id`) a write concerns: live ones to bill, deleted ones whose billing is cancelled. */
-async function sessionsOf(input: BotInput, ctx: BotContext): Promise<{ live: Set<string>; gone: Set<string> }> {
+/** The sessions (`Encounter/id`) a write concerns: live ones to bill, deleted ones whose dates are billed without them. */
+async function sessionsOf(input: BotInput, ctx: BotContext): Promise<{ live: Set<string>; gone: { key: string; previous?: Encounter }[] }> {
   const live = new Set<string>();
-  const gone = new Set<string>();
+  const gone: { key: string; previous?: Encounter }[] = [];
   const fromResource = (r: Resource | undefined) => {
     if (!r) return;
     if (r.resourceType === 'Encounter') live.add(`Encounter/${r.id}`);
@@ -79,12 +78,12 @@ async function sessionsOf(input: BotInput, ctx: BotContext): Promise<{ live: Set
   };
   for (const r of input.resources) fromResource(r);
   for (const d of input.deleted) {
-    if (d.key.startsWith('Encounter/')) gone.add(d.key);
+    if (d.key.startsWith('Encounter/')) gone.push({ key: d.key, previous: d.previous as Encounter | undefined });
     else fromResource(d.previous);
   }
   // A Procedure's or finding's Encounter that is not a Stride session is not billed here.
   for (const key of live) {
-    if (gone.has(key)) live.delete(key);
+    if (gone.some((g) => g.key === key)) live.delete(key);
     else if (!(await ctx.read<Encounter>(key))?.meta?.profile?.includes(ENCOUNTER_PROFILE)) live.delete(key);
   }
   return { live, gone };

@@ -8,7 +8,8 @@ import type { ClaimCareTeam, CodeableConcept, Encounter, Practitioner, Practitio
 import { NUCC_TAXONOMY, SYSTEMS, codingIn, taxonomyCoding } from './codes.js';
 import type { BillingLine } from './lines.js';
 import { practitionerDisplay } from './performers.js';
-import type { ResourceLookup, SessionFacts } from './session.js';
+import type { ResourceLookup } from './session.js';
+import type { BillingFacts } from './day.js';
 
 export interface CareTeamMember {
   readonly sequence: number;
@@ -26,7 +27,7 @@ interface Candidate {
   minutes: number;
 }
 
-export function buildCareTeam(facts: SessionFacts, lines: readonly BillingLine[]): CareTeamMember[] {
+export function buildCareTeam(facts: BillingFacts, lines: readonly BillingLine[]): CareTeamMember[] {
   const candidates = new Map<string, Candidate>();
   const counted = new Set<string>();
   for (const line of lines) {
@@ -44,7 +45,10 @@ export function buildCareTeam(facts: SessionFacts, lines: readonly BillingLine[]
   }
   const all = [...candidates.values()];
   let primary = all.filter((c) => !c.assistant).reduce<Candidate | null>((best, c) => (best === null || c.minutes > best.minutes ? c : best), null);
-  if (primary === null) primary = supervisingTherapist(facts.encounter, facts.resolve);
+  for (const session of facts.sessions) {
+    if (primary !== null) break;
+    primary = supervisingTherapist(session.encounter, facts.resolve);
+  }
   const members: CareTeamMember[] = [];
   const add = (c: Candidate, role: CareTeamMember['role']): void => {
     members.push({ sequence: members.length + 1, practitionerRef: c.practitionerRef, display: c.display, role, taxonomy: c.taxonomy });

@@ -24,11 +24,15 @@ export interface SessionInput {
   readonly resolve: ResourceLookup;
   /** How other resources refer to a resource; defaults to `Type/id` (a bundle uses its fullUrls). */
   readonly referenceOf?: (resource: Resource) => string;
+  /** Only the services of this date of service (YYYY-MM-DD), and the Coverage of that date (day.ts). */
+  readonly date?: string;
 }
 
 /** One completed Procedure. `minutes` is null when neither timed-minutes nor a full performedPeriod says it. */
 export interface ServiceFact {
   readonly ref: string;
+  /** The session (Encounter) the procedure belongs to: a date of service pools several (DOMAIN §A). */
+  readonly encounterRef: string;
   readonly code: string;
   readonly coding: Coding;
   /** Date of service, as written (YYYY-MM-DD of performedPeriod.start). */
@@ -37,10 +41,12 @@ export interface ServiceFact {
   readonly start: string;
   readonly minutes: number | null;
   readonly minutesFrom: 'timed-minutes' | 'performedPeriod' | null;
+  /** Why `minutes` is null: the minutes are missing, zero or negative (a reversed performedPeriod). */
+  readonly minutesProblem: string | null;
   readonly performers: readonly PerformerFact[];
   /** A `distinct-service` extension with distinct = true (guide §5). */
   readonly distinct: boolean;
-  /** A `justification` extension on the Procedure or its CarePlan. */
+  /** A `justification` extension on the Procedure, its CarePlan or its Encounter. */
   readonly justified: boolean;
   /** Procedure.reasonReference, in order. */
   readonly reasonRefs: readonly string[];
@@ -101,10 +107,10 @@ export function readSession(input: SessionInput): SessionFacts {
   const billingProvider = resolveAs<Organization | Practitioner>(resolve, billingProviderRef, 'Organization', 'Practitioner');
   const services = input.procedures
     .filter((p) => p.encounter?.reference === encounterRef && p.status === 'completed')
-    .map((p) => readService(p, referenceOf(p), encounter, resolve, findings))
+    .map((p) => readService(p, referenceOf(p), encounterRef, encounter, resolve, findings, input.date))
     .filter((s): s is ServiceFact => s !== null)
     .sort((a, b) => compareTimes(a.start, b.start) || compare(a.code, b.code) || compare(a.ref, b.ref));
-  const dateOfService = services[0]?.date ?? dateOf(encounter.period?.start);
+  const dateOfService = input.date ?? services[0]?.date ?? dateOf(encounter.period?.start);
   const coverage = chooseCoverage(input.coverages, dateOfService, referenceOf, resolve);
   if (!coverage) {
     findings.push(problem('billing-no-coverage', 'The patient has no active Coverage on the date of service: no claim can be built. Add the Coverage (payer, member id) or correct its period.', 'Encounter.subject', encounterRef));
@@ -130,48 +136,61 @@ export function readSession(input: SessionInput): SessionFacts {
   };
 }
 
-function readService(procedure: Procedure, ref: string, encounter: Encounter, resolve: ResourceLookup, findings: BillingFinding[]): ServiceFact | null {
+function readService(procedure: Procedure, ref: string, encounterRef: string, encounter: Encounter, resolve: ResourceLookup, findings: BillingFinding[], onlyDate?: string): ServiceFact | null {
+  const start = procedure.performedPeriod?.start ?? procedure.performedDateTime ?? encounter.period?.start ?? '';
+  const date = dateOf(start);
+  // Another date's service is that date's to bill (and to report on).
+  if (onlyDate !== undefined && date !== null && date !== onlyDate) return null;
   const coding = codingIn(procedure.code, SYSTEMS.cpt, SYSTEMS.hcpcs);
   if (!coding?.code) {
     findings.push(problem('billing-procedure-no-cpt', 'The procedure has no CPT or HCPCS code: it cannot be billed.', 'Procedure.code', ref, 'error'));
     return null;
   }
-  const start = procedure.performedPeriod?.start ?? procedure.performedDateTime ?? encounter.period?.start ?? '';
-  const date = dateOf(start);
   if (date === null) {
     findings.push(problem('billing-procedure-no-date', `${coding.code}: no date of service (performedPeriod.start, or Encounter.period.start).`, 'Procedure.performedPeriod.start', ref, 'error'));
     return null;
   }
-  const { minutes, from } = readMinutes(procedure);
+  const { minutes, from, problem: minutesProblem } = readMinutes(procedure);
   const carePlans = (procedure.basedOn ?? []).map((b) => resolveAs<CarePlan>(resolve, b.reference ?? null, 'CarePlan'));
   return {
     ref,
+    encounterRef,
     code: coding.code,
     coding,
     date,
     start,
     minutes,
     minutesFrom: from,
+    minutesProblem,
     performers: readPerformers(procedure, resolve),
     distinct: hasDistinctService(procedure.extension),
-    justified: hasJustification(procedure.extension) || carePlans.some((c) => hasJustification(c?.extension)),
+    justified: hasJustification(procedure.extension) || carePlans.some((c) => hasJustification(c?.extension)) || hasJustification(encounter.extension),
     reasonRefs: (procedure.reasonReference ?? []).map((r) => r.reference).filter((r): r is string => !!r),
   };
 }
 
 /**
  * Guide §3.1: the `timed-minutes` valueInteger; else performedPeriod end - start in whole minutes, rounded down
- * (decision 3: never bill a partial minute); else unknown.
+ * (decision 3: never bill a partial minute); else unknown. Minutes that are stated but zero or negative (an extension
+ * of 0, a performedPeriod that ends before it starts) are not minutes of a service: null, with the reason, so that
+ * billing holds the claim instead of dropping the service in silence (issue 25 §3). A stated extension is not
+ * overridden by the period: the record says two different things, and a person has to decide.
  */
-export function readMinutes(procedure: Procedure): { minutes: number | null; from: ServiceFact['minutesFrom'] } {
+export function readMinutes(procedure: Procedure): { minutes: number | null; from: ServiceFact['minutesFrom']; problem: string | null } {
+  const none = (problem: string) => ({ minutes: null, from: null, problem });
   const ext = procedure.extension?.find((e) => e.url === EXTENSIONS.timedMinutes);
-  if (ext && Number.isInteger(ext.valueInteger) && (ext.valueInteger ?? -1) >= 0) return { minutes: ext.valueInteger!, from: 'timed-minutes' };
-  const period = procedure.performedPeriod;
-  if (period?.start && period.end) {
-    const ms = Date.parse(period.end) - Date.parse(period.start);
-    if (Number.isFinite(ms) && ms >= 0) return { minutes: Math.floor(ms / 60_000), from: 'performedPeriod' };
+  if (ext) {
+    const value = ext.valueInteger;
+    if (Number.isInteger(value) && value! > 0) return { minutes: value!, from: 'timed-minutes', problem: null };
+    return none(value === 0 ? 'its timed-minutes extension says 0 minutes' : `its timed-minutes extension says ${value ?? 'nothing'}, not a whole number of minutes above 0`);
   }
-  return { minutes: null, from: null };
+  const period = procedure.performedPeriod;
+  if (!period?.start || !period.end) return none('neither the timed-minutes extension nor a performedPeriod with start and end states them');
+  const ms = Date.parse(period.end) - Date.parse(period.start);
+  if (!Number.isFinite(ms)) return none(`its performedPeriod (${period.start} to ${period.end}) cannot be read as two times`);
+  if (ms < 0) return none(`its performedPeriod ends (${period.end}) before it starts (${period.start})`);
+  if (ms < 60_000) return none(`its performedPeriod (${period.start} to ${period.end}) lasts less than a minute`);
+  return { minutes: Math.floor(ms / 60_000), from: 'performedPeriod', problem: null };
 }
 
 function hasDistinctService(extensions: readonly Extension[] | undefined): boolean {
@@ -240,7 +259,7 @@ export function dateOf(value: string | undefined): string | null {
 }
 
 /** Instants with different offsets compare by time; a date without a time (or unparsable text) as written. */
-function compareTimes(a: string, b: string): number {
+export function compareTimes(a: string, b: string): number {
   const [ta, tb] = [Date.parse(a), Date.parse(b)];
   return Number.isFinite(ta) && Number.isFinite(tb) && a.includes('T') && b.includes('T') ? ta - tb : compare(a, b);
 }

@@ -63,7 +63,7 @@ function assertMinutes(minutes: number, what: string): void {
 }
 
 /** 0-7 -> 0, 8-22 -> 1, 23-37 -> 2, ... : one unit at 8 minutes, one more for each further 15. */
-function unitsFor(minutes: number): number {
+export function unitsFor(minutes: number): number {
   return minutes < THRESHOLD_MINUTES ? 0 : Math.floor((minutes - THRESHOLD_MINUTES) / UNIT_MINUTES) + 1;
 }
 

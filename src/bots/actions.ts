@@ -25,7 +25,7 @@ export interface ApplyOptions {
 export async function applyActions(actions: BotActions, options: ApplyOptions): Promise<void> {
   checkActions(actions, options.bot);
   if (actions.findings) await applyFindings(actions.findings, options);
-  for (const upsert of actions.upserts ?? []) await writeGenerated(upsert.resource, upsert.sources, options);
+  for (const upsert of actions.upserts ?? []) await writeGenerated(upsert.resource, upsert.sources, options, false, upsert.reason);
   for (const { about, issue } of actions.issues ?? []) addIssue(options.tx, about, issue);
 }
 
@@ -63,7 +63,7 @@ async function applyFindings(findings: NonNullable<BotActions['findings']>, opti
  * Creates (no id) or upserts (id) a generated resource, then its Provenance (R4 provenance.html). `expectNew`: the
  * id is not expected to exist yet (a new subject's finding): inserted without a read first (Repository.update).
  */
-async function writeGenerated(resource: Resource, sources: ReadonlyArray<string | Resource>, options: ApplyOptions, expectNew = false): Promise<void> {
+async function writeGenerated(resource: Resource, sources: ReadonlyArray<string | Resource>, options: ApplyOptions, expectNew = false, reason?: string): Promise<void> {
   const { tx, bot, ctx, now } = options;
   const result = resource.id ? await tx.update(resource, { expectNew }) : await tx.create(resource);
   const { resourceType, id, versionId } = result.stored;
@@ -81,6 +81,7 @@ async function writeGenerated(resource: Resource, sources: ReadonlyArray<string 
     ],
   };
   if (entity.length) provenance.entity = entity;
+  if (reason) provenance.reason = [{ text: reason }];
   await tx.create(provenance);
 }
 

@@ -9,6 +9,7 @@ import type { Logger } from 'pino';
 import { toStored, type Repository, type StoredResource } from '../repo/repository.js';
 import { searchBeside, type TransactionView } from './committed.js';
 import { forEachReference } from '../fhir/references.js';
+import { lockKey, lockUntilCommit } from '../repo/locks.js';
 import type { BotContext } from './types.js';
 import type { PolicySet } from './policies.js';
 import type { SearchQuery } from '../search/types.js';
@@ -238,6 +239,15 @@ export class ReadOnlyContext implements BotContext {
     const stored = await this.guard(() => this.options.tx.readCurrent(type, id));
     view?.fillRead(key, stored);
     return stored;
+  }
+
+  async lock(name: string): Promise<void> {
+    const locked = await this.guard(() => lockUntilCommit(this.options.tx, lockKey(`bot:${name}`)));
+    // What was read before the lock may be older than what the write waited for: read it again.
+    if (locked) {
+      this.cache.clear();
+      this.ahead.clear();
+    }
   }
 
   changed<T extends Resource = Resource>(type: string): T[] {

@@ -68,6 +68,8 @@ export interface Upsert {
   resource: Resource;
   /** `Type/id` (or resources) it was computed from: their versions go into the Provenance. */
   sources: Array<string | Resource>;
+  /** Why the bot wrote this version, for a person reading its history (the Provenance's `reason` text). */
+  reason?: string;
 }
 
 export interface BotActions {
@@ -101,6 +103,13 @@ export interface BotContext {
    * the same with or without it; it hands nothing out (Provenance sources are what was read).
    */
   prefetch(resources: readonly Resource[], depth?: number): Promise<void>;
+  /**
+   * Holds a lock named `name` until the write commits, so that another write taking the same lock (in another Stride
+   * process on PostgreSQL) waits until this one has committed, and then reads what it wrote. A bot takes it before it
+   * reads what two writes could change at once (billing: the sessions of one date of service). Where writes are
+   * serialised (SQLite) it does nothing. Reads after it see what was committed meanwhile.
+   */
+  lock(name: string): Promise<void>;
   /** The current versions of the resources of `type` this write changed (deletions excepted). */
   changed<T extends Resource = Resource>(type: string): T[];
   /**

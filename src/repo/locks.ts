@@ -24,10 +24,14 @@ export function criteriaLockKey(type: string, params: Record<string, string[]>):
   return lockKey(`criteria:${type}?${pairs.sort().join('&')}`);
 }
 
-/** Holds the lock on `key` until the repository's open transaction ends; outside a transaction there is none to hold. */
-export async function lockUntilCommit(repo: Repository, key: string): Promise<void> {
+/**
+ * Holds the lock on `key` until the repository's open transaction ends; outside a transaction there is none to hold.
+ * True when a lock was taken (false where write transactions are serialised and the dialect has none).
+ */
+export async function lockUntilCommit(repo: Repository, key: string): Promise<boolean> {
   const statement = repo.inTransaction ? repo.deps.store.dialect.transactionLock(key) : undefined;
   if (statement) await repo.db.run(statement);
+  return statement !== undefined;
 }
 
 /**

@@ -1,6 +1,7 @@
 import { describe, it, expect } from 'vitest';
 import type { Claim, ClaimItem, ClaimResponse, Coverage, Encounter, Practitioner, Procedure, Resource } from '@medplum/fhirtypes';
 import { buildBilling, type BuildOptions, type PriorAllowedLine } from '../../src/billing/claim.js';
+import { combineSessions } from '../../src/billing/day.js';
 import { loadFeeSchedule } from '../../src/billing/fee-schedule.js';
 import type { BillingPolicy } from '../../src/billing/policy.js';
 import { priorAllowedFromClaims } from '../../src/billing/prior.js';
@@ -12,7 +13,7 @@ const fees = loadFeeSchedule();
 function bill(edit?: SessionEdit, prior: readonly PriorAllowedLine[] = [], options?: BuildOptions & { policy?: Partial<BillingPolicy> }) {
   const facts = exampleFacts(edit);
   const policy = { ...billingPolicyOf(facts), ...options?.policy };
-  return buildBilling(facts, policy, fees, prior, options);
+  return buildBilling(combineSessions([facts]), policy, fees, prior, options);
 }
 
 /** A claim line as a biller reads it: code, modifiers, units, price, charge. */
@@ -88,10 +89,10 @@ describe('buildBilling: the example session -> the guide example claim', () => {
     expect(result.chargeItems[1]!.performer).toEqual([{ actor: { reference: REF.kevin }, function: { coding: [{ system: 'http://nucc.org/provider-taxonomy', code: '225200000X', display: 'Physical Therapy Assistant' }] } }]);
   });
 
-  it('is deterministic and keyed by encounter + coverage, so the bot updates instead of duplicating', () => {
+  it('is deterministic and keyed by patient, date of service, coverage and billing provider, so the bot updates instead of duplicating', () => {
     const again = bill();
     expect(again).toEqual(result);
-    expect(result.claim!.identifier).toEqual([{ system: 'http://stride-fhir.org/fhir/sid/billing-key', value: `${REF.encounter}|${REF.coverage}` }]);
+    expect(result.claim!.identifier).toEqual([{ system: 'http://stride-fhir.org/fhir/sid/billing-key', value: `${REF.patient}|2026-11-10|${REF.coverage}|${REF.clinic}` }]);
     expect(new Set(result.chargeItems.map((c) => c.identifier![0]!.value)).size).toBe(3);
     const changed = bill((r) => setMinutes(r, REF.gait, 38));
     expect(changed.claim!.identifier).toEqual(result.claim!.identifier);
@@ -137,13 +138,23 @@ describe('units (DOMAIN §A)', () => {
     expect(lines(result.claim).map((l) => [l.code, l.units])).toEqual([['97161', 1], ['97116', 2], ['97110', 1], ['97530', 1]]);
   });
 
-  it('a timed procedure without minutes earns no units and says so; the others are billed', () => {
+  // Issue 25 §3: a service is never dropped in silence; the claim is held with a finding that names it.
+  it.each([
+    ['no minutes at all', (r: Map<string, Resource>) => delete get<Procedure>(r, REF.gait).performedPeriod, /neither the timed-minutes extension nor a performedPeriod/],
+    ['a reversed performedPeriod', (r: Map<string, Resource>) => (get<Procedure>(r, REF.gait).performedPeriod = { start: '2026-11-10T09:25:00-05:00', end: '2026-11-10T09:00:00-05:00' }), /ends .* before it starts/],
+    ['zero minutes', (r: Map<string, Resource>) => setMinutes(r, REF.gait, 0), /says 0 minutes/],
+    ['negative minutes', (r: Map<string, Resource>) => setMinutes(r, REF.gait, -25), /says -25/],
+  ])('a timed procedure with %s holds the claim with an error naming it; the others are billed', (_what, edit, why) => {
     const result = bill((r) => {
       removeExtension(r, REF.gait, 'timed-minutes');
-      delete get<Procedure>(r, REF.gait).performedPeriod;
+      edit(r);
     });
     expect(lines(result.claim).map((l) => l.code)).toEqual(['97110', '97530']);
-    expect(result.findings).toMatchObject([{ ruleId: 'billing-minutes-unknown', severity: 'warning', implicated: [REF.gait] }]);
+    expect(result.findings).toMatchObject([{ ruleId: 'billing-minutes-unknown', severity: 'error', implicated: [REF.gait] }]);
+    expect(result.findings[0]!.message).toMatch(why);
+    expect(result.findings[0]!.message).toContain(`97116 (${REF.gait}, 2026-11-10) cannot be billed`);
+    expect(result.claim!.status).toBe('draft');
+    expect(result.chargeItems.every((c) => c.status === 'planned')).toBe(true);
   });
 
   describe('co-treatment: PT and OT together 60 minutes -> 4 units, counted once', () => {
@@ -309,23 +320,6 @@ describe('modifiers (DOMAIN §B)', () => {
 });
 
 describe('status and care team', () => {
-  it('an entered-in-error session cancels its claim and ChargeItems, with no finding', () => {
-    const result = bill((r) => {
-      get<Encounter>(r, REF.encounter).status = 'entered-in-error';
-    });
-    expect(result.claim!.status).toBe('cancelled');
-    expect(result.claim!.identifier).toEqual(bill().claim!.identifier);
-    expect(result.chargeItems.map((c) => c.status)).toEqual(['entered-in-error', 'entered-in-error', 'entered-in-error']);
-    expect(result.findings).toEqual([]);
-  });
-
-  it('a cancelled session cancels the claim; its ChargeItems are aborted', () => {
-    const result = bill((r) => {
-      get<Encounter>(r, REF.encounter).status = 'cancelled';
-    });
-    expect([result.claim!.status, result.chargeItems[0]!.status]).toEqual(['cancelled', 'aborted']);
-  });
-
   it('an unfinished session stays draft', () => {
     const result = bill((r) => {
       get<Encounter>(r, REF.encounter).status = 'in-progress';

@@ -3,6 +3,7 @@ import type { Claim, Coverage, Organization, Patient, Practitioner } from '@medp
 import { loadFeeSchedule } from '../../src/billing/fee-schedule.js';
 import type { OpenFinding } from '../../src/billing/findings.js';
 import { computeLines } from '../../src/billing/lines.js';
+import { combineSessions } from '../../src/billing/day.js';
 import { isValidNpi, luhnValid, npiCheckDigit } from '../../src/billing/npi.js';
 import { loadBillingPolicies } from '../../src/billing/policy.js';
 import { scrubClaim } from '../../src/billing/scrubber.js';
@@ -12,7 +13,7 @@ import { REF, exampleClaim, exampleFacts, exampleResources, get, type SessionEdi
 const fees = loadFeeSchedule();
 const medicare = loadBillingPolicies().find((p) => p.id === 'medicare')!;
 /** What the example session's minutes allow: 97116 x2, 97110 x1, 97530 x1 on 2026-11-10. */
-const sessionUnits = computeLines(exampleFacts(), medicare, fees, []).units;
+const sessionUnits = computeLines(combineSessions([exampleFacts()]), medicare, fees, []).units;
 
 interface ScrubCase {
   claim?: (claim: Claim) => void;

@@ -36,7 +36,7 @@ describe('readMinutes (guide §3.1)', () => {
   const proc = (extra: Partial<Procedure>): Procedure => ({ resourceType: 'Procedure', status: 'completed', subject: { reference: 'Patient/1' }, ...extra });
 
   it('rounds a performedPeriod down to whole minutes: 24 min 59 s counts 24', () => {
-    expect(readMinutes(proc({ performedPeriod: { start: '2026-11-10T09:00:00-05:00', end: '2026-11-10T09:24:59-05:00' } }))).toEqual({ minutes: 24, from: 'performedPeriod' });
+    expect(readMinutes(proc({ performedPeriod: { start: '2026-11-10T09:00:00-05:00', end: '2026-11-10T09:24:59-05:00' } }))).toEqual({ minutes: 24, from: 'performedPeriod', problem: null });
   });
 
   it('prefers the timed-minutes extension over the period', () => {
@@ -44,12 +44,23 @@ describe('readMinutes (guide §3.1)', () => {
       extension: [{ url: 'http://stride-fhir.org/fhir/StructureDefinition/timed-minutes', valueInteger: 12 }],
       performedPeriod: { start: '2026-11-10T09:00:00Z', end: '2026-11-10T09:30:00Z' },
     });
-    expect(readMinutes(p)).toEqual({ minutes: 12, from: 'timed-minutes' });
+    expect(readMinutes(p)).toEqual({ minutes: 12, from: 'timed-minutes', problem: null });
   });
 
-  it('has unknown minutes without the extension or a period with both ends, or with an end before the start', () => {
-    expect(readMinutes(proc({ performedPeriod: { start: '2026-11-10T09:00:00Z' } }))).toEqual({ minutes: null, from: null });
-    expect(readMinutes(proc({ performedPeriod: { start: '2026-11-10T09:30:00Z', end: '2026-11-10T09:00:00Z' } }))).toEqual({ minutes: null, from: null });
+  // Issue 25 §3: minutes that are missing, zero or negative are not minutes of a service; each says why.
+  const minutes = (value: number) => ({ extension: [{ url: 'http://stride-fhir.org/fhir/StructureDefinition/timed-minutes', valueInteger: value }] });
+  it.each([
+    ['no end', { performedPeriod: { start: '2026-11-10T09:00:00Z' } }, /neither the timed-minutes extension nor a performedPeriod/],
+    ['nothing at all', {}, /neither the timed-minutes extension nor a performedPeriod/],
+    ['a reversed period', { performedPeriod: { start: '2026-11-10T09:30:00Z', end: '2026-11-10T09:00:00Z' } }, /ends \(2026-11-10T09:00:00Z\) before it starts/],
+    ['a period of no time', { performedPeriod: { start: '2026-11-10T09:30:00Z', end: '2026-11-10T09:30:00Z' } }, /lasts less than a minute/],
+    ['a period of 59 seconds', { performedPeriod: { start: '2026-11-10T09:30:00Z', end: '2026-11-10T09:30:59Z' } }, /lasts less than a minute/],
+    ['an extension of 0 (even with a period)', { ...minutes(0), performedPeriod: { start: '2026-11-10T09:00:00Z', end: '2026-11-10T09:30:00Z' } }, /says 0 minutes/],
+    ['a negative extension', minutes(-15), /says -15, not a whole number of minutes above 0/],
+  ])('has no minutes with %s, and says why', (_what, extra, why) => {
+    const read = readMinutes(proc(extra as Partial<Procedure>));
+    expect([read.minutes, read.from]).toEqual([null, null]);
+    expect(read.problem).toMatch(why);
   });
 });
 

@@ -122,6 +122,9 @@ describeEachEngine('documentation-97116: each rule passes and fails', (engine) =
     };
     await check(noMinutes, [], ['c7-timed-minutes@exercise']);
     await check((p) => delete p.exercise.meta, [], []);
+    // Minutes that are there but are not minutes of a service (issue 25 §3): an extension of 0, and, with no
+    // extension, a period that ends before it starts.
+    await check((p) => p.exercise.extension.push({ url: 'http://stride-fhir.org/fhir/StructureDefinition/timed-minutes', valueInteger: 0 }), [], ['c7-timed-minutes@exercise']);
   });
 
   it('c7-total-treatment-time: no Encounter.length fails, a length of 53 for 53 timed minutes passes', async () => {

@@ -1,39 +1,35 @@
 /**
  * DOMAIN §C.7: timed-code minutes for each timed service and the total treatment time; the minutes must fit in it
- * (MBPM ch. 15 §220.3.E; Pub 100-04 ch. 5 §20.2). Minutes per the guide's contract (§3.1): the timed-minutes
- * extension, else performedPeriod end - start in whole minutes, rounded down.
+ * (MBPM ch. 15 §220.3.E; Pub 100-04 ch. 5 §20.2). Minutes per the guide's contract (§3.1), read as billing reads them
+ * (src/billing/session.ts readMinutes): the timed-minutes extension, else performedPeriod end - start in whole
+ * minutes, rounded down; zero or negative minutes (a reversed period) are no minutes.
  */
 import type { Procedure } from '@medplum/fhirtypes';
-import { computedRule, fhirPathRule } from '../rule.js';
-import { EXTENSIONS, SOURCES } from '../codes.js';
+import { readMinutes } from '../../../src/billing/session.js';
+import { computedRule } from '../rule.js';
+import { SOURCES } from '../codes.js';
 import { cptCode, keyOf } from '../session.js';
 
 export function minutesOf(procedure: Procedure): number | undefined {
-  const ext = procedure.extension?.find((e) => e.url === EXTENSIONS.timedMinutes);
-  if (typeof ext?.valueInteger === 'number') return ext.valueInteger;
-  const { start, end } = procedure.performedPeriod ?? {};
-  if (!start || !end) return undefined;
-  const ms = Date.parse(end) - Date.parse(start);
-  return Number.isNaN(ms) ? undefined : Math.floor(ms / 60_000);
+  return readMinutes(procedure).minutes ?? undefined;
 }
 
 const SOURCE = 'MBPM ch. 15 §220.3.E (document timed code minutes and total treatment time); Pub 100-04 ch. 5 §20.2; DOMAIN-97116 §C.7';
 
-export const timedMinutes = fhirPathRule({
+export const timedMinutes = computedRule({
   id: 'c7-timed-minutes',
   severity: 'error',
   subject: 'Procedure',
-  title: 'The timed minutes of the service are documented',
+  title: 'The timed minutes of the service are documented, more than zero',
   element: 'Procedure.extension',
   source: SOURCE,
   reference: SOURCES.mbpm,
-  fix: 'Record the one-on-one minutes: the timed-minutes extension, or performedPeriod with both start and end.',
-  checks: [
-    {
-      expression: `extension('${EXTENSIONS.timedMinutes}').value.exists() or (performed.ofType(Period).start.exists() and performed.ofType(Period).end.exists())`,
-      detail: 'The minutes of this timed service are unknown: add the timed-minutes extension, or performedPeriod with both start and end. Without minutes it earns no units.',
-    },
-  ],
+  fix: 'Record the one-on-one minutes: the timed-minutes extension (whole minutes above 0), or performedPeriod with both start and end, the end after the start.',
+  async check(procedure) {
+    const { problem } = readMinutes(procedure);
+    if (problem === null) return [];
+    return [{ detail: `The minutes of this timed service are unknown: ${problem}. Add the timed-minutes extension, or performedPeriod with both start and end (the end after the start). Without minutes it earns no units, and its claim is held.` }];
+  },
 });
 
 export const totalTreatmentTime = computedRule({
