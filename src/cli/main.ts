@@ -4,6 +4,7 @@ import { serve } from './serve.js';
 import { importCommand } from './import.js';
 import { validateCommand } from './validate.js';
 import { reindexCommand } from './reindex.js';
+import { rebillCommand } from './rebill.js';
 import { STRIDE_VERSION } from '../fhir/routes.js';
 
 const program = new Command();
@@ -34,6 +35,14 @@ program
   .option('--type <types...>', 'only these resource types')
   .action(async (options: { type?: string[] }) => {
     process.exitCode = await reindexCommand(options);
+  });
+
+program
+  .command('rebill')
+  .description('bill again, by date of service, every therapy session since a date (replaces per-encounter Claims made before)')
+  .requiredOption('--since <date>', 'sessions whose period starts on or after this date (YYYY-MM-DD)')
+  .action(async (options: { since: string }) => {
+    process.exitCode = await rebillCommand(options);
   });
 
 program.parseAsync(process.argv).catch((err: unknown) => {

@@ -9,6 +9,7 @@ import { describeEachEngine, startTestServer, type TestServer } from '../support
 import { fhir } from '../support/http.js';
 import { openFindings } from './session.js';
 import { postVisit } from './visits.js';
+import { runCli } from '../support/cli.js';
 
 type Line = [code: string, modifiers: string, units: number];
 const lines = (claim: Claim): Line[] => (claim.item ?? []).map((i) => [i.productOrService.coding![0]!.code!, (i.modifier ?? []).map((m) => m.coding![0]!.code).join(' '), i.quantity!.value!]);
@@ -125,21 +126,28 @@ describeEachEngine('billing by the date of service', (engine) => {
     expect(claims.map((c) => [c.created, lines(c)])).toEqual([['2026-11-10', [['97116', 'GP', 1]]], ['2026-11-11', [['97116', 'GP', 1]]]]);
   });
 
-  it('per-encounter Claims billed before are superseded by $run-bots: cancelled with a reason, named as prior', async () => {
-    const first = await postVisit(s.baseUrl, null, { hour: 9, services: [{ name: 'gait', minutes: 7 }] });
-    const second = await postVisit(s.baseUrl, first.keys, { hour: 15, services: [{ name: 'gait', minutes: 7 }] });
+  /**
+   * Two visits of a date, and what the per-encounter billing wrote for them before issue 26: a Claim per visit keyed
+   * `Encounter|Coverage` (here a copy of the date's Claim, under the old key and id form).
+   */
+  async function billedPerEncounter(hour: number) {
+    const first = await postVisit(s.baseUrl, null, { hour, services: [{ name: 'gait', minutes: 7 }] });
+    const second = await postVisit(s.baseUrl, first.keys, { hour: hour + 6, services: [{ name: 'gait', minutes: 7 }] });
     const [day] = await liveClaims(first.keys.patient!);
-    // What the per-encounter billing wrote before issue 26: a Claim per visit keyed `Encounter|Coverage` (here a
-    // copy of the date's, under the old key and id form).
     const legacy: Claim[] = [];
     for (const key of [first.keys.encounter!, second.keys.encounter!]) {
       const { id: _id, meta: _meta, ...rest } = day!;
-      const old = { ...rest, id: `claim-legacy-${key.split('/')[1]!.slice(0, 20)}`, identifier: [{ system: 'http://stride-fhir.org/fhir/sid/billing-key', value: `${key}|${first.keys.coverage}` }], item: rest.item!.map((i) => ({ ...i, encounter: [{ reference: key }] })) };
+      const old = { ...rest, id: `claim-legacy-${key.split('/')[1]!.slice(-20)}`, identifier: [{ system: 'http://stride-fhir.org/fhir/sid/billing-key', value: `${key}|${first.keys.coverage}` }], item: rest.item!.map((i) => ({ ...i, encounter: [{ reference: key }] })) };
       const put = await fhir<Claim>(s.baseUrl, 'PUT', `Claim/${old.id}`, old);
       expect(put.status, put.text.slice(0, 500)).toBe(201);
       legacy.push(put.body);
     }
     expect(await liveClaims(first.keys.patient!)).toHaveLength(3);
+    return { first, day: day!, legacy };
+  }
+
+  it('per-encounter Claims billed before are superseded by $run-bots: cancelled with a reason, named as prior', async () => {
+    const { first, day, legacy } = await billedPerEncounter(9);
     const rerun = await fhir<OperationOutcome>(s.baseUrl, 'POST', `${first.keys.encounter}/$run-bots`, {});
     expect(rerun.status).toBe(200);
     const live = await liveClaims(first.keys.patient!);
@@ -151,6 +159,17 @@ describeEachEngine('billing by the date of service', (engine) => {
       expect(provenance.map((p) => p.reason?.[0]?.text).join(' ')).toContain(`Superseded by Claim/${day!.id}`);
     }
   });
+
+  it('stride rebill --since re-bills every session since the date and supersedes per-encounter Claims; a second run changes nothing', async () => {
+    const { first, day, legacy } = await billedPerEncounter(8);
+    const run = await runCli(['rebill', '--since', '2026-11-01'], s.env);
+    expect(run.code, run.stderr + run.stdout).toBe(0);
+    expect(run.stdout).toMatch(/Re-billed \d+ session\(s\) since 2026-11-01: 0 Claim\(s\) created, \d+ updated, [1-9]\d* cancelled/);
+    expect((await liveClaims(first.keys.patient!)).map((c) => c.id)).toEqual([day.id]);
+    for (const old of legacy) expect((await fhir<Claim>(s.baseUrl, 'GET', `Claim/${old.id}`)).body.status).toBe('cancelled');
+    const again = await runCli(['rebill', '--since', '2026-11-01'], s.env);
+    expect(again.stdout).toMatch(/0 Claim\(s\) created, 0 updated, 0 cancelled/);
+  }, 240_000);
 
   it('a timed service with 0 minutes is never dropped in silence: a documentation finding, and the Claim held naming it', async () => {
     const first = await postVisit(s.baseUrl, null, { hour: 9, services: [{ name: 'gait', minutes: 20 }, { name: 'exercise', minutes: 0 }] });

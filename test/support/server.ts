@@ -10,6 +10,8 @@ export interface TestServer {
   engine: Engine['name'];
   baseUrl: string;
   stride: Stride;
+  /** The settings that reach its database (STRIDE_DATA_DIR or STRIDE_DATABASE_URL), for a command run beside it. */
+  env: Record<string, string>;
   close(): Promise<void>;
 }
 
@@ -26,6 +28,7 @@ export async function startTestServer(engine: Engine, env: Record<string, string
     engine: engine.name,
     baseUrl: `http://127.0.0.1:${port}/fhir`,
     stride,
+    env: { ...handle.env, ...env },
     async close() {
       await new Promise<void>((resolve) => server.close(() => resolve()));
       server.closeAllConnections?.();
