@@ -35,6 +35,7 @@ export class ExportWork {
   private deleted?: FileWriter;
   /** Files finished since the last checkpoint. */
   private finished: FileWriter[] = [];
+  private lastCheckpoint = Date.now();
 
   constructor(
     private readonly deps: WorkDeps,
@@ -48,7 +49,10 @@ export class ExportWork {
     await this.resume();
     const { spec } = this.job;
     while (this.state.typeIndex < spec.types.length) {
-      if (this.deps.stopping()) return 'stopped';
+      if (this.deps.stopping()) {
+        await this.checkpoint();
+        return 'stopped';
+      }
       const done = await this.page(await this.scopeOf(spec.types[this.state.typeIndex]));
       if (!done && this.deps.config.pauseMs > 0) await sleep(this.deps.config.pauseMs);
     }
@@ -106,6 +110,7 @@ export class ExportWork {
     const asOf = await versionsAsOf(store.reader, scope.type, later, time);
     const reportsDeletions = this.job.spec.level === 'system' && scope.since !== undefined && !this.job.spec.typeFilters[scope.type];
     const deletions: string[] = [];
+    const exportedBefore = state.exported;
     for (const row of rows) {
       const version = Number(row.last_updated) > time ? asOf.get(row.id) : row;
       const live = version !== undefined && Number(version.deleted) === 0 && (scope.since === undefined || Number(version.last_updated) > scope.since);
@@ -122,7 +127,10 @@ export class ExportWork {
       state.typeIndex++;
       state.afterId = '';
     }
-    await this.checkpoint();
+    // A page that wrote nothing (most types of a server hold no resources) moves the cursor in memory only, until
+    // the lease needs renewing: after a restart those pages are read again, and still write nothing.
+    const wrote = state.exported > exportedBefore || deletions.length > 0 || this.finished.length > 0;
+    if (wrote || Date.now() - this.lastCheckpoint > this.leaseMs() / 3) await this.checkpoint();
     return last;
   }
 
@@ -178,6 +186,7 @@ export class ExportWork {
       await saveCheckpoint(tx, this.job.id, this.deps.owner, state, this.leaseMs());
       for (const d of drained) await saveDrained(tx, this.job.id, d);
     });
+    this.lastCheckpoint = Date.now();
   }
 
   private drainAll(): DrainedFile[] {
