@@ -21,6 +21,8 @@ export interface Stride {
   router: Router;
   app: express.Express;
   logger: Logger;
+  /** Bulk export jobs of this process: stopping it gives a running job back (close does it too). */
+  exports: ExportRunner;
   close(): Promise<void>;
 }
 
@@ -43,5 +45,5 @@ export async function openStride(config: Config, logger: Logger = createLogger(c
     await exports.stop();
     await store.close();
   };
-  return { config, store, repo, router, app, logger, close };
+  return { config, store, repo, router, app, logger, exports, close };
 }
