@@ -25,12 +25,34 @@ export interface Config {
   botsDirs?: string[];
   /** Payer policy files (STRIDE_POLICIES_DIR); default bots/policies/. */
   policiesDir?: string;
+  /** Bulk Data $export (src/analytics/export-*.ts): STRIDE_EXPORT_* settings. */
+  export: ExportConfig;
+}
+
+export interface ExportConfig {
+  /** Largest output file in bytes (STRIDE_EXPORT_FILE_SIZE): a type with more is split into numbered files. */
+  fileSize: number;
+  /** Seconds the files of a finished export are kept (STRIDE_EXPORT_RETENTION_SECONDS); then they and the job go. */
+  retentionSeconds: number;
+  /** Resources read per page and per checkpoint (STRIDE_EXPORT_PAGE_SIZE). */
+  pageSize: number;
+  /** Pause between pages in milliseconds (STRIDE_EXPORT_PAUSE_MS), to spare a busy server; 0 runs flat out. */
+  pauseMs: number;
+  /** Seconds a job stays with the process running it without a checkpoint (STRIDE_EXPORT_LEASE_SECONDS). */
+  leaseSeconds: number;
+  /** Jobs this process runs at once (STRIDE_EXPORT_WORKERS); 0 takes kick-offs and serves files but runs none. */
+  workers: number;
 }
 
 function int(value: string | undefined, fallback: number, name: string): number {
   if (value === undefined || value === '') return fallback;
   const n = Number(value);
   if (!Number.isInteger(n) || n < 0) throw new Error(`${name} must be a whole number, got "${value}"`);
+  return n;
+}
+
+function positive(n: number, name: string): number {
+  if (n === 0) throw new Error(`${name} must be at least 1`);
   return n;
 }
 
@@ -52,5 +74,13 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     sqliteSynchronous: sync,
     botsDirs: env.STRIDE_BOTS_DIR ? env.STRIDE_BOTS_DIR.split(path.delimiter).filter(Boolean).map((d) => path.resolve(d)) : undefined,
     policiesDir: env.STRIDE_POLICIES_DIR ? path.resolve(env.STRIDE_POLICIES_DIR) : undefined,
+    export: {
+      fileSize: positive(int(env.STRIDE_EXPORT_FILE_SIZE, 100 * 1024 * 1024, 'STRIDE_EXPORT_FILE_SIZE'), 'STRIDE_EXPORT_FILE_SIZE'),
+      retentionSeconds: int(env.STRIDE_EXPORT_RETENTION_SECONDS, 24 * 3600, 'STRIDE_EXPORT_RETENTION_SECONDS'),
+      pageSize: positive(int(env.STRIDE_EXPORT_PAGE_SIZE, 1000, 'STRIDE_EXPORT_PAGE_SIZE'), 'STRIDE_EXPORT_PAGE_SIZE'),
+      pauseMs: int(env.STRIDE_EXPORT_PAUSE_MS, 0, 'STRIDE_EXPORT_PAUSE_MS'),
+      leaseSeconds: positive(int(env.STRIDE_EXPORT_LEASE_SECONDS, 30, 'STRIDE_EXPORT_LEASE_SECONDS'), 'STRIDE_EXPORT_LEASE_SECONDS'),
+      workers: int(env.STRIDE_EXPORT_WORKERS, 1, 'STRIDE_EXPORT_WORKERS'),
+    },
   };
 }

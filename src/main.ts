@@ -21,6 +21,9 @@ export async function startServer(config: Config = loadConfig()): Promise<Runnin
   const port = typeof address === 'object' && address ? address.port : config.port;
   const baseUrl = config.baseUrl ?? `http://localhost:${port}/fhir`;
   const stop = async (): Promise<void> => {
+    // A running export is given back first: closing the server waits for its open connections, and another process
+    // should not wait that long to take the job up.
+    await stride.exports.stop();
     await new Promise<void>((resolve) => server.close(() => resolve()));
     await stride.close();
   };

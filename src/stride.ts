@@ -12,6 +12,7 @@ import type { Router } from './fhir/router.js';
 import { createApp } from './app.js';
 import { openBots } from './bots/open.js';
 import type express from 'express';
+import { ExportRunner } from './analytics/export-runner.js';
 
 export interface Stride {
   config: Config;
@@ -20,6 +21,8 @@ export interface Stride {
   router: Router;
   app: express.Express;
   logger: Logger;
+  /** Bulk export jobs of this process: stopping it gives a running job back (close does it too). */
+  exports: ExportRunner;
   close(): Promise<void>;
 }
 
@@ -35,5 +38,12 @@ export async function openStride(config: Config, logger: Logger = createLogger(c
   const repo = new Repository({ store, validator: createValidator({ profilesDir: config.profilesDir }), searcher: createSearcher(), indexer: createIndexer(store.dialect), hook: bots });
   const router = createRouter();
   const app = createApp({ config, repo, router, logger });
-  return { config, store, repo, router, app, logger, close: () => store.close() };
+  // Bulk Data $export jobs (src/analytics/export-runner.ts): stopped, and a running job given back, before the store closes.
+  const exports = new ExportRunner({ store, config: config.export, logger });
+  exports.start();
+  const close = async (): Promise<void> => {
+    await exports.stop();
+    await store.close();
+  };
+  return { config, store, repo, router, app, logger, exports, close };
 }

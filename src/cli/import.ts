@@ -26,7 +26,7 @@ export async function importCommand(paths: string[]): Promise<number> {
   }
   // The entry limit protects the server from what clients send; an import is the operator's own data.
   const config = { ...loadConfig(), maxBundleEntries: Number.MAX_SAFE_INTEGER };
-  const stride = await openStride(config, pino({ level: 'silent' }));
+  const stride = await openStride({ ...config, export: { ...config.export, workers: 0 } }, pino({ level: 'silent' }));
   process.stderr.write(`stride import: ${files.length} file(s) into ${stride.store.dialect.name} at ${stride.store.location}\n`);
   const summary = new ImportSummary();
   const progress = createProgress(files.reduce((n, f) => n + fs.statSync(f).size, 0));

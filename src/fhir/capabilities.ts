@@ -3,7 +3,8 @@ import type { CapabilityStatement, CapabilityStatementRestResource } from '@medp
 import type { FhirHandler } from './types.js';
 import type { Route } from './router.js';
 import { loadDefinitions } from '../validation/definitions.js';
-import { OPERATIONS } from './operations/registry.js';
+import { operationsOf } from './operations/registry.js';
+import { EXPORT_DEFINITIONS } from './operations/export.js';
 
 type TypeInteraction = NonNullable<CapabilityStatementRestResource['interaction']>[number]['code'];
 
@@ -40,8 +41,10 @@ export function buildCapabilityStatement(options: CapabilityOptions, baseUrl: st
   const interactions = Object.entries(TYPE_INTERACTIONS).filter(([key]) => keys.has(key)).map(([, code]) => ({ code }));
   const has = (key: string): boolean => keys.has(key);
   // Operations are served on every type through the `$op` routes (operations/registry.ts).
-  const operations = has('POST :type/:op') || has('POST :type/:id/:op') ? Object.entries(OPERATIONS).map(([name, op]) => ({ name, definition: op.definition })) : [];
-  const resource: CapabilityStatementRestResource[] = loadDefinitions().resourceTypes.map((type) => ({
+  const operationsServed = has('POST :type/:op') || has('POST :type/:id/:op');
+  const resource: CapabilityStatementRestResource[] = loadDefinitions().resourceTypes.map((type) => {
+    const operations = operationsServed ? operationsOf(type) : [];
+    return {
     type: type as CapabilityStatementRestResource['type'],
     interaction: interactions,
     versioning: 'versioned-update',
@@ -53,7 +56,10 @@ export function buildCapabilityStatement(options: CapabilityOptions, baseUrl: st
     conditionalDelete: has('DELETE :type') ? 'single' : 'not-supported',
     searchParam: options.searchParams?.(type),
     ...(operations.length ? { operation: operations } : {}),
-  }));
+    };
+  });
+  // System-level operations (R4 CapabilityStatement.rest.operation).
+  const systemOperations = has('GET $export') ? [{ name: 'export', definition: EXPORT_DEFINITIONS.system }] : [];
   const system = [
     has('POST ') ? { code: 'transaction' as const } : undefined,
     has('POST ') ? { code: 'batch' as const } : undefined,
@@ -70,6 +76,6 @@ export function buildCapabilityStatement(options: CapabilityOptions, baseUrl: st
     fhirVersion: '4.0.1',
     format: ['application/fhir+json', 'json'],
     patchFormat: ['application/json-patch+json'],
-    rest: [{ mode: 'server', resource, interaction: system }],
+    rest: [{ mode: 'server', resource, interaction: system, ...(systemOperations.length ? { operation: systemOperations } : {}) }],
   };
 }

@@ -14,6 +14,9 @@ import { loadDefinitions } from '../validation/definitions.js';
 import { instanceOperation, typeOperation } from './operations/registry.js';
 import { listBots } from './operations/bots.js';
 import { supportedSearchParams } from '../search/capability.js';
+import { systemExport } from './operations/export.js';
+import { cancelExport, exportFile, exportStatus } from './operations/export-status.js';
+import { readOperationDefinition } from './operations/operation-definition.js';
 
 export const STRIDE_VERSION = '0.1.0';
 
@@ -25,6 +28,12 @@ export function createRouter(): Router {
     .add('POST', '', createBundleHandler(router))
     .add('GET', '', systemSearch)
     .add('GET', '$bots', listBots)
+    .add('GET', '$export', systemExport)
+    .add('POST', '$export', systemExport)
+    .add('GET', '$export-status/:id', exportStatus)
+    .add('DELETE', '$export-status/:id', cancelExport)
+    .add('GET', '$export-file/:id/:file', exportFile)
+    .add('GET', 'OperationDefinition/:id', readOperationDefinition)
     .add('GET', '_history', systemHistory)
     .add('GET', ':type/_history', typeHistory)
     .add('POST', ':type/_search', typeSearchPost)

@@ -36,6 +36,8 @@ export interface FhirResponse {
   headers?: Record<string, string>;
   /** Issues to report with `Prefer: return=OperationOutcome` (or in a transaction-response entry). */
   outcome?: OperationOutcome;
+  /** A body that is not a FHIR resource (a bulk export's manifest or files), with its media type; chunks are streamed. */
+  body?: { contentType: string; data: string | AsyncIterable<Buffer> };
 }
 
 export interface RequestContext {

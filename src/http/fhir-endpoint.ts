@@ -6,7 +6,7 @@ import type { Repository } from '../repo/repository.js';
 import type { Config } from '../config.js';
 import type { RequestContext } from '../fhir/types.js';
 import { toFhirRequest } from './request.js';
-import { sendError, sendFhir } from './respond.js';
+import { sendBody, sendError, sendFhir } from './respond.js';
 import { requestIdOf } from './log.js';
 
 export interface EndpointDeps {
@@ -38,7 +38,9 @@ export function fhirEndpoint(deps: EndpointDeps) {
           return (baseUrl ??= baseUrlOf(req, deps));
         },
       };
-      sendFhir(res, await deps.router.dispatch(fhirReq, ctx), { pretty });
+      const response = await deps.router.dispatch(fhirReq, ctx);
+      if (response.body) await sendBody(res, { ...response, body: response.body });
+      else sendFhir(res, response, { pretty });
     } catch (err) {
       sendError(res, err, id, deps.logger, { pretty });
     }

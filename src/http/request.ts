@@ -46,7 +46,8 @@ function checkFormat(format: string | undefined, accept: string | undefined): vo
   if (format !== undefined && !FORMAT_OK.test(format.trim())) {
     throw new OperationOutcomeError(notAcceptable(`_format=${format} is not served: Stride speaks JSON (_format=json)`));
   }
-  if (format === undefined && accept && !/json|\*\/\*|application\/\*/i.test(accept)) {
+  // Bulk export files are NDJSON (matched by "json") or Parquet (src/analytics/export-parquet.ts).
+  if (format === undefined && accept && !/json|parquet|\*\/\*|application\/\*/i.test(accept)) {
     throw new OperationOutcomeError(notAcceptable(`Accept: ${accept} is not served: Stride speaks application/fhir+json`));
   }
 }

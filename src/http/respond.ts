@@ -34,6 +34,32 @@ export function sendFhir(res: Response, response: FhirResponse, options: Respond
   res.end(body);
 }
 
+/**
+ * A body that is not a FHIR resource (FhirResponse.body): text in one write; chunks as they come (chunked transfer
+ * encoding), waiting for the socket to drain so that a large file is never held in memory. A failure after the
+ * headers went out can only end the connection: the client sees a truncated body, not a complete-looking one.
+ */
+export async function sendBody(res: Response, response: FhirResponse & { body: NonNullable<FhirResponse['body']> }): Promise<void> {
+  const headers: Record<string, string | number> = { ...response.headers, 'Content-Type': response.body.contentType };
+  const { data } = response.body;
+  if (typeof data === 'string') {
+    headers['Content-Length'] = Buffer.byteLength(data);
+    res.writeHead(response.status, headers);
+    res.end(data);
+    return;
+  }
+  res.writeHead(response.status, headers);
+  try {
+    for await (const chunk of data) {
+      if (res.destroyed) return;
+      if (!res.write(chunk)) await new Promise((resolve) => res.once('drain', resolve).once('close', resolve));
+    }
+    res.end();
+  } catch (err) {
+    res.destroy(err as Error);
+  }
+}
+
 /** Any failure as an OperationOutcome; an unexpected one is logged with the request id and named in the reply. */
 export function sendError(res: Response, err: unknown, requestId: string, logger: Logger, options: RespondOptions): void {
   let outcome: OperationOutcome;

@@ -70,6 +70,8 @@ export interface Dialect {
   placeholder(index: number): string;
   /** Column type and key for an auto-incrementing 64-bit primary key. */
   readonly autoIncrementKey: string;
+  /** Column type for bytes (bulk export files): BLOB or BYTEA; both drivers take and give a Buffer. */
+  readonly bytesType: string;
   /** Suffix that locks the selected rows until the transaction ends (` FOR UPDATE`); empty where writes are serialised. */
   readonly lockRows: string;
   /**

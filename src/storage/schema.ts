@@ -3,6 +3,7 @@
  * supplies the one spelling that differs (an auto-increment key).
  */
 import type { Dialect } from '../sql/sql.js';
+import { exportTables } from '../analytics/export-schema.js';
 
 export interface Migration {
   version: number;
@@ -81,6 +82,11 @@ export const MIGRATIONS: readonly Migration[] = [
     // search pages follow), a `system|code` search the same rows, keeping those whose system|code hash matches from
     // the index entry itself (the rows of one parameter with the same code in another system are read and skipped).
     statements: () => ['DROP INDEX search_token_1', 'DROP INDEX search_token_2', 'CREATE INDEX search_token_code ON search_token (code_hash, id, system_code_hash)'],
+  },
+  {
+    version: 6,
+    name: 'bulk export jobs and files',
+    statements: exportTables,
   },
 ];
 

@@ -14,9 +14,10 @@ import { ingestBench } from './ingest.js';
 import { validateBench } from './validate.js';
 import { botsBench } from './bots.js';
 import { searchBench } from './search.js';
+import { exportBench } from './export.js';
 
 /** Bench modules in run order; add a module (one file, one BenchModule) here to add figures. */
-const MODULES: BenchModule[] = [readBench, createBench, ingestBench, validateBench, botsBench, searchBench];
+const MODULES: BenchModule[] = [readBench, createBench, ingestBench, validateBench, botsBench, searchBench, exportBench];
 
 function arg(name: string): string | undefined {
   const i = process.argv.indexOf(name);

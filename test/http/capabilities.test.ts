@@ -31,6 +31,7 @@ describeEachEngine('capabilities', (engine) => {
     expect(patient.operation).toEqual([
       { name: 'validate', definition: 'http://hl7.org/fhir/OperationDefinition/Resource-validate' },
       { name: 'run-bots', definition: 'http://stride-fhir.org/fhir/OperationDefinition/run-bots' },
+      { name: 'export', definition: 'http://stride-fhir.org/fhir/OperationDefinition/patient-export' },
     ]);
   });
 

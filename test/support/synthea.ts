@@ -4,7 +4,9 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Bundle } from '@medplum/fhirtypes';
 
-export const SYNTHEA_DIR = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../../shared/conformance/synthea-r4');
+/** ../shared/conformance beside the repository, or STRIDE_TEST_CONFORMANCE_DIR (a git worktree has no ../shared). */
+const CONFORMANCE_DIR = process.env.STRIDE_TEST_CONFORMANCE_DIR ?? path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../../shared/conformance');
+export const SYNTHEA_DIR = path.join(CONFORMANCE_DIR, 'synthea-r4');
 
 /** Why the Synthea tests cannot run here, or undefined when the data is present. */
 export function syntheaMissing(): string | undefined {

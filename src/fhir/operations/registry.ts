@@ -7,10 +7,13 @@ import type { FhirHandler, HttpMethod } from '../types.js';
 import { methodNotAllowed, notFound } from '../outcomes.js';
 import { VALIDATE_DEFINITION, validateInstance, validateType } from './validate.js';
 import { runBots } from './run-bots.js';
+import { EXPORT_DEFINITIONS, groupExport, patientExport } from './export.js';
 
 interface Operation {
   /** The OperationDefinition canonical /metadata names (R4 CapabilityStatement.rest.resource.operation). */
   definition: string;
+  /** Served on these resource types only (404 on the others), each with its own definition; absent: every type. */
+  onlyOn?: Readonly<Record<string, string>>;
   type?: Partial<Record<HttpMethod, FhirHandler>>;
   instance?: Partial<Record<HttpMethod, FhirHandler>>;
 }
@@ -18,13 +21,32 @@ interface Operation {
 export const OPERATIONS: Record<string, Operation> = {
   validate: { definition: VALIDATE_DEFINITION, type: { POST: validateType }, instance: { POST: validateInstance, GET: validateInstance } },
   'run-bots': { definition: 'http://stride-fhir.org/fhir/OperationDefinition/run-bots', instance: { POST: runBots } },
+  // Bulk Data: Patient/$export (type level) and Group/[id]/$export (instance level); [base]/$export is in routes.ts.
+  export: {
+    definition: EXPORT_DEFINITIONS.patient,
+    onlyOn: { Patient: EXPORT_DEFINITIONS.patient, Group: EXPORT_DEFINITIONS.group },
+    type: { GET: patientExport, POST: patientExport },
+    instance: { GET: groupExport, POST: groupExport },
+  },
 };
+
+/** The operations listed for a resource type in /metadata, with the definition each has there. */
+export function operationsOf(type: string): Array<{ name: string; definition: string }> {
+  return Object.entries(OPERATIONS).flatMap(([name, op]) => {
+    if (!op.onlyOn) return [{ name, definition: op.definition }];
+    const definition = op.onlyOn[type];
+    return definition ? [{ name, definition }] : [];
+  });
+}
 
 function dispatch(level: 'type' | 'instance'): FhirHandler {
   return async (req, ctx, params) => {
     const op = Object.hasOwn(OPERATIONS, params.op) ? OPERATIONS[params.op] : undefined;
     const where = level === 'type' ? `[type]/$${params.op}` : `[type]/[id]/$${params.op}`;
     if (!op?.[level]) throw new OperationOutcomeError(notFound(`Stride has no operation ${where}`));
+    if (op.onlyOn && !Object.hasOwn(op.onlyOn, params.type)) {
+      throw new OperationOutcomeError(notFound(`Stride has no operation ${params.type}/$${params.op}: it is served on ${Object.keys(op.onlyOn).join(', ')}`));
+    }
     const method = req.method === 'HEAD' ? 'GET' : req.method;
     const handler = op[level]?.[method];
     if (!handler) throw new OperationOutcomeError(methodNotAllowed(`${req.method} is not allowed on ${where}; use ${Object.keys(op[level] ?? {}).join(' or ')}`));

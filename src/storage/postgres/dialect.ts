@@ -4,6 +4,7 @@ export const postgresDialect: Dialect = {
   name: 'postgres',
   placeholder: (index) => `$${index + 1}`,
   autoIncrementKey: 'BIGSERIAL PRIMARY KEY',
+  bytesType: 'BYTEA',
   // Several Stride processes may write at once: lock the rows a write reads before it changes them.
   lockRows: ' FOR UPDATE',
   // A transaction-scoped advisory lock: released by COMMIT or ROLLBACK, so no path can leak it; waits are seen by

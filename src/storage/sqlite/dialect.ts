@@ -6,6 +6,7 @@ export const sqliteDialect: Dialect = {
   // A rowid alias: increasing as long as history rows are never deleted, and without AUTOINCREMENT's extra
   // sqlite_sequence write on every insert.
   autoIncrementKey: 'INTEGER PRIMARY KEY',
+  bytesType: 'BLOB',
   // One writer at a time: the open write transaction already holds the database lock.
   lockRows: '',
   // Write transactions are serialised (BEGIN IMMEDIATE and one writer connection): there is nothing to lock.
