@@ -11,9 +11,12 @@
  * Each server first runs WARM_MS of session writes unmeasured: a new process keeps compiling its code for its first few
  * thousand writes (V8's optimizing compiler, on helper threads; traced in-process: 443 optimizations in the first
  * 1,000 writes with the documentation bot, 183, 126, 57, then 31 per 1,000), which a server in service has long done;
- * measured during it, the bot's added CPU was half compilation of its own code. Sessions rotate over EPISODES
- * episodes of care, so that an episode sees a few sessions, as in a clinic, rather than hundreds on one day (which
- * would rightly raise the frequency-review finding).
+ * measured during it, the bot's added CPU was half compilation of its own code. Sessions rotate over PATIENTS
+ * patients (each with the example's coverage, diagnoses, episode of care and plan) and over DATES dates of service,
+ * so that a patient sees a few sessions on a few dates, as in a clinic: not hundreds on one day for one patient, which
+ * would rightly raise the frequency-review finding, and which billing by the date of service (issue 26) would pool into
+ * one Claim of thousands of visits. Request i is patient i % PATIENTS on date DATES[floor(i / PATIENTS) % DATES.length]:
+ * at most a visit or two per patient and date, at most 8 treatment days per episode.
  */
 import fs from 'node:fs';
 import os from 'node:os';
@@ -27,9 +30,14 @@ const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../.
 const EXAMPLE = path.join(ROOT, 'profiles/examples/session-complete.json');
 const SESSION = ['encounter', 'gait', 'exercise', 'activities', 'gaitSpeed', 'tug'];
 const SIGNATURE = 'signature';
-const NUMBERS: Record<string, number> = { patient: 1, pt: 2, pta: 3, md: 4, ptRole: 5, ptaRole: 6, clinic: 7, payer: 8, coverage: 9, gaitDx: 10, hipDx: 11, episode: 12, plan: 13, encounter: 17, gait: 18, exercise: 19, activities: 20, gaitSpeed: 21, tug: 22, signature: 23 };
+const NUMBERS: Record<string, number> = { patient: 1, pt: 2, pta: 3, md: 4, ptRole: 5, ptaRole: 6, clinic: 7, payer: 8, coverage: 9, gaitDx: 10, hipDx: 11, episode: 12, plan: 13, walkGoal: 14, stairsGoal: 15, priorLevel: 16, encounter: 17, gait: 18, exercise: 19, activities: 20, gaitSpeed: 21, tug: 22, signature: 23 };
 const urn = (name: string) => `urn:uuid:3f2b6c1e-0000-4000-8000-${String(NUMBERS[name]).padStart(12, '0')}`;
-const EPISODES = 1000;
+/** Patients the sessions rotate over: ~9,000 sessions per server give each episode of care ~9 visits (12 would raise frequency review). */
+const PATIENTS = 1000;
+/** The dates of service the sessions rotate over (within the example's plan of care, fewer than 10 treatment days). */
+const DATES = ['2026-11-10', '2026-11-11', '2026-11-12', '2026-11-13', '2026-11-16', '2026-11-17', '2026-11-18', '2026-11-19'];
+/** The example's resources of one patient, copied for each of PATIENTS; the rest (therapists, clinic, payer) is shared. */
+const PER_PATIENT = ['patient', 'coverage', 'gaitDx', 'hipDx', 'episode', 'plan', 'walkGoal', 'stairsGoal', 'priorLevel'];
 /** Unmeasured writes per server before its first measured round: ~4,000 session writes. */
 const WARM_MS = 40_000;
 
@@ -57,36 +65,58 @@ interface Rounds {
   busyMs: number;
 }
 
-/** Posts the whole example once (patient, practitioners, plan ...), then returns the session-only bundle builder. */
+/**
+ * Posts the whole example once (therapists, clinic, payer ...) and PATIENTS copies of its patient's own resources,
+ * then returns the session-only bundle builder: request i is patient i % PATIENTS on its date (see above).
+ */
 async function prepare(child: Child, signed: boolean): Promise<(i: number) => string> {
   const example = JSON.parse(fs.readFileSync(EXAMPLE, 'utf8'));
   const setup = await send(child.port, 'POST', '/fhir', JSON.stringify(example));
   if (setup.status !== 200) throw new Error(`bots bench: the example session was refused: ${setup.status} ${setup.text.slice(0, 300)}`);
   const stored = new Map<string, string>();
   (JSON.parse(setup.text).entry as Array<{ response: { location: string } }>).forEach((e, i) => stored.set(example.entry[i].fullUrl, e.response.location.split('/_history')[0]));
+  const patients = await createPatients(child, example, stored);
   const names = signed ? [...SESSION, SIGNATURE] : SESSION;
   const template = names.map((name) => example.entry.find((e: { fullUrl: string }) => e.fullUrl === urn(name)));
   const own = new Set(names.map(urn));
-  // References to what the setup stored become plain references; the session's own stay urn:uuids (fresh per request).
+  const perPatient = new Set(PER_PATIENT.map(urn));
+  // References to the shared resources the setup stored become plain references; a patient's own are placeholders
+  // filled per request; the session's own stay urn:uuids (fresh per request).
   const text = JSON.stringify({ resourceType: 'Bundle', type: 'transaction', entry: template }).replace(/"urn:uuid:3f2b6c1e-[0-9a-f-]+"/g, (quoted) => {
     const ref = quoted.slice(1, -1);
-    return own.has(ref) ? quoted : `"${stored.get(ref) ?? ref}"`;
+    return own.has(ref) ? quoted : perPatient.has(ref) ? `"@${ref}"` : `"${stored.get(ref) ?? ref}"`;
   });
-  const episode = stored.get(urn('episode')) as string;
-  const episodes = await createEpisodes(child, example.entry.find((e: { fullUrl: string }) => e.fullUrl === urn('episode')).resource, stored);
-  return (i) =>
-    text
-      .replaceAll('urn:uuid:3f2b6c1e-0000-4000-8000-0000000000', `urn:uuid:3f2b6c1e-0000-4000-${(9000 + (i % 1000)).toString()}-${String(i).padStart(10, '0')}`)
-      .replaceAll(`"${episode}"`, `"${episodes[i % episodes.length]}"`);
+  return (i) => {
+    const refs = patients[i % patients.length]!;
+    const date = DATES[Math.floor(i / patients.length) % DATES.length]!;
+    return text
+      .replace(/"@(urn:uuid:[0-9a-f-]+)"/g, (_q, ref: string) => `"${refs.get(ref)}"`)
+      .replaceAll('2026-11-10', date)
+      .replaceAll('urn:uuid:3f2b6c1e-0000-4000-8000-0000000000', `urn:uuid:3f2b6c1e-0000-4000-${(9000 + (i % 1000)).toString()}-${String(i).padStart(10, '0')}`);
+  };
 }
 
-/** EPISODES copies of the example's EpisodeOfCare (same patient, diagnoses, clinic), in one transaction. */
-async function createEpisodes(child: Child, template: object, stored: Map<string, string>): Promise<string[]> {
-  const resource = JSON.parse(JSON.stringify(template).replace(/"urn:uuid:3f2b6c1e-[0-9a-f-]+"/g, (q) => `"${stored.get(q.slice(1, -1)) ?? q.slice(1, -1)}"`));
-  const entry = Array.from({ length: EPISODES }, () => ({ resource, request: { method: 'POST', url: 'EpisodeOfCare' } }));
-  const reply = await send(child.port, 'POST', '/fhir', JSON.stringify({ resourceType: 'Bundle', type: 'transaction', entry }));
-  if (reply.status !== 200) throw new Error(`bots bench: episodes refused: ${reply.status} ${reply.text.slice(0, 300)}`);
-  return (JSON.parse(reply.text).entry as Array<{ response: { location: string } }>).map((e) => e.response.location.split('/_history')[0]);
+/** PATIENTS copies of the example's patient and her own resources (PER_PATIENT), 50 patients a transaction. */
+async function createPatients(child: Child, example: { entry: Array<{ fullUrl: string; resource: object; request: object }> }, stored: Map<string, string>): Promise<Array<Map<string, string>>> {
+  const own = example.entry.filter((e) => PER_PATIENT.some((name) => urn(name) === e.fullUrl));
+  const patients: Array<Map<string, string>> = [];
+  for (let first = 0; first < PATIENTS; first += 50) {
+    const copies = Array.from({ length: Math.min(50, PATIENTS - first) }, (_, c) => first + c);
+    const entry = copies.flatMap((k) =>
+      own.map((e) => {
+        const text = JSON.stringify(e).replace(/"urn:uuid:3f2b6c1e-0000-4000-8000-0000000000(\d\d)"/g, (quoted, n: string) => {
+          const ref = quoted.slice(1, -1);
+          return PER_PATIENT.some((name) => urn(name) === ref) ? `"urn:uuid:3f2b6c1e-0000-4000-a${n}0-${String(k).padStart(12, '0')}"` : `"${stored.get(ref) ?? ref}"`;
+        });
+        return JSON.parse(text);
+      }),
+    );
+    const reply = await send(child.port, 'POST', '/fhir', JSON.stringify({ resourceType: 'Bundle', type: 'transaction', entry }));
+    if (reply.status !== 200) throw new Error(`bots bench: patients refused: ${reply.status} ${reply.text.slice(0, 300)}`);
+    const locations = (JSON.parse(reply.text).entry as Array<{ response: { location: string } }>).map((e) => e.response.location.split('/_history')[0]!);
+    copies.forEach((_k, c) => patients.push(new Map(own.map((e, j) => [e.fullUrl, locations[c * own.length + j]!]))));
+  }
+  return patients;
 }
 
 async function startServer(ctx: BenchContext, label: string, env: Record<string, string>, signed: boolean): Promise<Server> {
