@@ -27,6 +27,19 @@ export interface Config {
   policiesDir?: string;
   /** Bulk Data $export (src/analytics/export-*.ts): STRIDE_EXPORT_* settings. */
   export: ExportConfig;
+  /** The submitter of 837P files ($submit, src/claims/submit.ts): STRIDE_X12_* settings. */
+  x12: X12Config;
+}
+
+export interface X12Config {
+  /** ISA06, GS02, 1000A NM109: the submitter id the clearinghouse assigned (STRIDE_X12_SENDER_ID). */
+  senderId: string;
+  /** 1000A NM103: the submitter's name (STRIDE_X12_SUBMITTER_NAME). */
+  name: string;
+  /** 1000A PER02: whom the payer calls about a file (STRIDE_X12_CONTACT). */
+  contactName: string;
+  /** 1000A PER04 (STRIDE_X12_PHONE); without it, the billing provider's phone (Organization.telecom). */
+  phone?: string;
 }
 
 export interface ExportConfig {
@@ -81,6 +94,12 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       pauseMs: int(env.STRIDE_EXPORT_PAUSE_MS, 0, 'STRIDE_EXPORT_PAUSE_MS'),
       leaseSeconds: positive(int(env.STRIDE_EXPORT_LEASE_SECONDS, 30, 'STRIDE_EXPORT_LEASE_SECONDS'), 'STRIDE_EXPORT_LEASE_SECONDS'),
       workers: int(env.STRIDE_EXPORT_WORKERS, 1, 'STRIDE_EXPORT_WORKERS'),
+    },
+    x12: {
+      senderId: env.STRIDE_X12_SENDER_ID || 'STRIDE',
+      name: env.STRIDE_X12_SUBMITTER_NAME || 'STRIDE BILLING',
+      contactName: env.STRIDE_X12_CONTACT || 'BILLING OFFICE',
+      phone: env.STRIDE_X12_PHONE || undefined,
     },
   };
 }

@@ -4,9 +4,9 @@
  * minutes of those sessions' dates of service allow (each date's sessions pooled per discipline, as billing counts
  * them: issue 26), and the sessions' open documentation findings count. An `active` Claim with an error is set back
  * to `draft` (a new version by the bot, with its Provenance); a clean draft stays draft: submitting is the client's
- * decision.
+ * decision. The bot also writes the Claim's stage (src/billing/stage.ts) when it is not the one the Claim carries.
  */
-import type { Claim, Encounter } from '@medplum/fhirtypes';
+import type { Claim, ClaimResponse, Encounter } from '@medplum/fhirtypes';
 import { referenceKey, type BotContext } from '../../src/bots/index.js';
 import { combineSessions } from '../../src/billing/day.js';
 import { hasErrorFindings, type OpenFinding } from '../../src/billing/findings.js';
@@ -16,7 +16,8 @@ import { scrubClaim } from '../../src/billing/scrubber.js';
 import { FEES, billingPolicyOf } from './data.js';
 import { claimGroups, daysOf } from './day.js';
 import { gatherDay, lookupFrom } from './gather.js';
-import { toFindings, withoutMeta, type SessionBilling } from './write.js';
+import { toFindings, withCycle, withoutMeta, type SessionBilling } from './write.js';
+import { canonicalJson } from '../../src/billing/stage.js';
 
 export async function scrubClientClaim(claim: Claim, ctx: BotContext): Promise<SessionBilling> {
   const claimKey = `Claim/${claim.id}`;
@@ -39,6 +40,10 @@ export async function scrubClientClaim(claim: Claim, ctx: BotContext): Promise<S
   }
   const findings = scrubClaim(claim, { resolve: await lookupFrom([claim], ctx), fees: FEES, sessionUnits, openFindings });
   const patient = referenceKey(claim.patient) ?? null;
-  const upserts = claim.status === 'active' && hasErrorFindings(findings) ? [{ resource: { ...withoutMeta(claim), status: 'draft' as const }, sources: [claim] }] : [];
+  // An active Claim with an error goes back to draft; every therapy Claim carries its stage (issue 20 §5).
+  const held: Claim = claim.status === 'active' && hasErrorFindings(findings) ? { ...withoutMeta(claim), status: 'draft' } : claim;
+  const responses = await ctx.search<ClaimResponse>('ClaimResponse', { request: claimKey });
+  const staged = withCycle(held, claim, responses);
+  const upserts = canonicalJson(withoutMeta(staged)) === canonicalJson(withoutMeta(claim)) ? [] : [{ resource: withoutMeta(staged), sources: [claim] }];
   return { upserts, subjects: [claimKey], findings: toFindings(findings, keys.slice(0, 1), [], claimKey, patient) };
 }

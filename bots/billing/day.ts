@@ -14,7 +14,7 @@ import { priorAllowedFromClaims } from '../../src/billing/prior.js';
 import { readSession, type SessionFacts } from '../../src/billing/session.js';
 import { FEES, billingPolicyOf } from './data.js';
 import { claimDate, gatherDay, isGenerated, type GatheredDay } from './gather.js';
-import { billingKeyOf, generatedId, toFindings, upsertIfChanged, withoutMeta, type SessionBilling } from './write.js';
+import { billingKeyOf, generatedId, toFindings, upsertIfChanged, withCycle, withoutMeta, type SessionBilling } from './write.js';
 
 /** A patient's date of service to bill. */
 export interface BillingDay {
@@ -53,10 +53,13 @@ export async function daysOf(live: readonly Encounter[], gone: readonly { key: s
 export async function billDay(day: BillingDay, ctx: BotContext): Promise<SessionBilling> {
   await ctx.lock(`billing-day|${day.patient}|${day.date}`);
   const gathered = await gatherDay(day.patient, day.date, ctx);
+  // The date's Claims are rewritten from what they hold (the sendings $submit recorded on them): their rows are
+  // locked first, so that a $submit or $process-x12 of another process that changes one is read, not overwritten.
+  await ctx.lockResources(gathered.generatedClaims.map((c) => `Claim/${c.id}`));
   const result: SessionBilling = { upserts: [], subjects: gathered.encounters.map((e) => `Encounter/${e.id}`), findings: [] };
   const written = new Set<string>();
   for (const group of claimGroups(day, gathered)) await billGroup(group, gathered, ctx, result, written);
-  withdrawTheRest(gathered, written, result);
+  await withdrawTheRest(gathered, written, result, ctx);
   result.subjects.push(...gathered.generatedClaims.map((c) => `Claim/${c.id}`));
   return result;
 }
@@ -91,7 +94,8 @@ async function billGroup(sessions: SessionFacts[], gathered: GatheredDay, ctx: B
   const sources = [...facts.sessions.map((s) => s.encounter), ...gathered.procedures.filter((p) => encounters.has(referenceKey(p.encounter) ?? '')), ...(facts.coverage ? [facts.coverage.resource] : [])];
   let claimRef: string | null = null;
   if (result.claim) {
-    const claim: Claim = { ...result.claim, id: generatedId('claim', billingKeyOf(result.claim)) };
+    const id = generatedId('claim', billingKeyOf(result.claim));
+    const claim = withCycle({ ...result.claim, id }, await ctx.read<Claim>(`Claim/${id}`), gathered.patientResponses);
     claimRef = `Claim/${claim.id}`;
     written.add(claimRef);
     await upsertIfChanged(claim, sources, ctx, out.upserts);
@@ -111,14 +115,17 @@ async function billGroup(sessions: SessionFacts[], gathered: GatheredDay, ctx: B
  * as superseded, and a line that went away has its ChargeItem set to entered-in-error. Each says why in its
  * Provenance.
  */
-function withdrawTheRest(gathered: GatheredDay, written: ReadonlySet<string>, out: SessionBilling): void {
+async function withdrawTheRest(gathered: GatheredDay, written: ReadonlySet<string>, out: SessionBilling, ctx: BotContext): Promise<void> {
   const replacing = [...written].filter((k) => k.startsWith('Claim/'));
-  for (const claim of gathered.generatedClaims) {
+  for (const found of gathered.generatedClaims) {
+    // Read again: its row was locked after the search found it (billDay).
+    const claim = (await ctx.read<Claim>(`Claim/${found.id}`)) ?? found;
     if (written.has(`Claim/${claim.id}`) || claim.status === 'cancelled') continue;
     const reason = isLegacy(claim) && replacing.length
       ? `Superseded by ${replacing.join(', ')}: claims are billed per patient and date of service, not per visit (issue 26).`
       : 'Nothing is left to bill on this claim: its sessions were cancelled, entered in error, deleted or moved to another date, or the date is now billed under another coverage or billing provider.';
-    out.upserts.push({ resource: { ...withoutMeta(claim), status: 'cancelled' }, sources: (claim.item ?? []).flatMap((i) => (i.encounter ?? []).map((e) => e.reference ?? '')).filter(Boolean), reason });
+    const cancelled = withCycle({ ...withoutMeta(claim), status: 'cancelled' }, claim, gathered.patientResponses);
+    out.upserts.push({ resource: cancelled, sources: (claim.item ?? []).flatMap((i) => (i.encounter ?? []).map((e) => e.reference ?? '')).filter(Boolean), reason });
   }
   for (const charge of gathered.generatedCharges) {
     if (written.has(`ChargeItem/${charge.id}`) || charge.status === 'entered-in-error') continue;

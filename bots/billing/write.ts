@@ -4,11 +4,12 @@
  * one; a resource is written only when it changed; billing findings become bot findings on the right subjects.
  */
 import { createHash } from 'node:crypto';
-import type { ChargeItem, Claim, Resource } from '@medplum/fhirtypes';
+import type { ChargeItem, Claim, ClaimResponse, Resource } from '@medplum/fhirtypes';
 import { referenceKey, type BotContext, type Finding, type Upsert } from '../../src/bots/index.js';
 import type { BillingFinding } from '../../src/billing/findings.js';
 import type { ServiceFact } from '../../src/billing/session.js';
 import { SYSTEMS } from '../../src/billing/codes.js';
+import { SUBMISSION_EXTENSION, canonicalJson, deriveStage, isCycleExtension, withStage } from '../../src/billing/stage.js';
 import { ruleFor } from './rules.js';
 
 export interface SessionBilling {
@@ -58,10 +59,21 @@ export function billingKeyOf(resource: ChargeItem | Claim): string {
   return resource.identifier?.find((i) => i.system === SYSTEMS.billingKey)?.value ?? '';
 }
 
+/**
+ * A Claim billing built, with its cycle carried over from the stored version (the sendings recorded by $submit) and
+ * its stage derived again (src/billing/stage.ts) from it and the ClaimResponses that answer it.
+ */
+export function withCycle(built: Claim, stored: Claim | undefined, responses: readonly ClaimResponse[]): Claim {
+  const sendings = (stored?.extension ?? []).filter((e) => e.url === SUBMISSION_EXTENSION);
+  const claim = sendings.length ? { ...built, extension: [...(built.extension ?? []).filter((e) => !isCycleExtension(e)), ...sendings] } : built;
+  const answers = responses.filter((r) => r.request?.reference === `Claim/${built.id}`);
+  return withStage(claim, deriveStage(claim, answers));
+}
+
 /** Adds the upsert unless the stored version already says the same (ignoring meta), so a re-run writes nothing. */
 export async function upsertIfChanged(resource: Claim | ChargeItem, sources: Resource[], ctx: BotContext, upserts: Upsert[]): Promise<void> {
   const stored = await ctx.read(`${resource.resourceType}/${resource.id}`);
-  if (stored && canonical(withoutMeta(stored)) === canonical(withoutMeta(resource))) return;
+  if (stored && canonicalJson(withoutMeta(stored)) === canonicalJson(withoutMeta(resource))) return;
   upserts.push({ resource, sources });
 }
 
@@ -72,9 +84,3 @@ export function withoutMeta<T extends Resource>(resource: T): T {
   return (profile ? { ...rest, meta: { profile } } : rest) as T;
 }
 
-/** JSON with sorted keys: equal resources give equal text whatever order their keys were written in. */
-function canonical(value: unknown): string {
-  return JSON.stringify(value, (_key, v: unknown) =>
-    v && typeof v === 'object' && !Array.isArray(v) ? Object.fromEntries(Object.entries(v as Record<string, unknown>).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) : v,
-  );
-}

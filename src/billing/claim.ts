@@ -16,6 +16,7 @@ import type { BillingPolicy } from './policy.js';
 import { ICD10CM_PATTERN, scrubClaim } from './scrubber.js';
 import { readCondition, type DiagnosisFact } from './session.js';
 import type { PtpPair } from './types.js';
+import { controlNumberOf } from './x12/format.js';
 
 export type { PriorAllowedLine } from './lines.js';
 
@@ -87,7 +88,7 @@ export function buildBilling(facts: BillingFacts, policy: BillingPolicy, fees: F
   const claim: Claim = {
     resourceType: 'Claim',
     meta: { profile: [THERAPY_CLAIM_PROFILE] },
-    identifier: [{ system: SYSTEMS.billingKey, value: key }],
+    identifier: [{ system: SYSTEMS.billingKey, value: key }, { system: SYSTEMS.patientControlNumber, value: controlNumberOf(key) }],
     status: 'draft',
     type: { coding: [{ system: SYSTEMS.claimType, code: 'professional', display: 'Professional' }] },
     use: 'claim',

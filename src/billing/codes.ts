@@ -18,8 +18,10 @@ export const SYSTEMS = {
   claimType: 'http://terminology.hl7.org/CodeSystem/claim-type',
   careTeamRole: 'http://terminology.hl7.org/CodeSystem/claimcareteamrole',
   processPriority: 'http://terminology.hl7.org/CodeSystem/processpriority',
-  /** Stride's deterministic key for generated Claims and ChargeItems (encounter + coverage [+ line]). */
+  /** Stride's deterministic key for generated Claims and ChargeItems (patient, date, coverage, provider [+ line]). */
   billingKey: 'http://stride-fhir.org/fhir/sid/billing-key',
+  /** The patient control number Stride sends as CLM01 (837P), by which acknowledgments and remittances name a claim. */
+  patientControlNumber: 'http://stride-fhir.org/fhir/sid/patient-control-number',
 } as const;
 
 export const STRIDE_EXTENSION = 'http://stride-fhir.org/fhir/StructureDefinition/';

@@ -9,7 +9,7 @@ import type { Logger } from 'pino';
 import { toStored, type Repository, type StoredResource } from '../repo/repository.js';
 import { searchBeside, type TransactionView } from './committed.js';
 import { forEachReference } from '../fhir/references.js';
-import { lockKey, lockUntilCommit } from '../repo/locks.js';
+import { lockInOrder, lockKey, lockUntilCommit } from '../repo/locks.js';
 import type { BotContext } from './types.js';
 import type { PolicySet } from './policies.js';
 import type { SearchQuery } from '../search/types.js';
@@ -247,6 +247,16 @@ export class ReadOnlyContext implements BotContext {
     if (locked) {
       this.cache.clear();
       this.ahead.clear();
+    }
+  }
+
+  async lockResources(keys: readonly string[]): Promise<void> {
+    const refs = keys.map((k) => k.split('/')).filter((p) => p.length === 2).map(([type, id]) => ({ type: type!, id: id! }));
+    if (refs.length === 0 || !this.options.tx.deps.store.dialect.lockRows) return;
+    await this.guard(() => lockInOrder(this.options.tx, refs));
+    for (const key of keys) {
+      this.cache.delete(key);
+      this.ahead.delete(key);
     }
   }
 

@@ -110,6 +110,12 @@ export interface BotContext {
    * serialised (SQLite) it does nothing. Reads after it see what was committed meanwhile.
    */
   lock(name: string): Promise<void>;
+  /**
+   * Locks the current rows of `Type/id` resources until the write commits (in one global order), so that another
+   * process's write of them waits, and the reads of them that follow see what was committed meanwhile. A bot takes it
+   * before it rewrites a resource from what it reads of it (a Claim whose sendings $submit records). Nothing on SQLite.
+   */
+  lockResources(keys: readonly string[]): Promise<void>;
   /** The current versions of the resources of `type` this write changed (deletions excepted). */
   changed<T extends Resource = Resource>(type: string): T[];
   /**

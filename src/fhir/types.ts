@@ -15,6 +15,8 @@ export interface FhirRequest {
   headers: FhirRequestHeaders;
   /** Parsed JSON body, if any. */
   body?: unknown;
+  /** A body that is not JSON, as text: an X12 file posted to $process-x12 (Content-Type application/edi-x12). */
+  text?: string;
 }
 
 export interface FhirRequestHeaders {
@@ -24,6 +26,7 @@ export interface FhirRequestHeaders {
   ifModifiedSince?: string;
   prefer?: string;
   contentType?: string;
+  accept?: string;
 }
 
 export interface FhirResponse {

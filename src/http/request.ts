@@ -7,6 +7,8 @@ import { MAX_JSON_DEPTH, nestsDeeper } from '../fhir/body.js';
 
 const JSON_TYPES = ['application/fhir+json', 'application/json', 'application/json-patch+json', 'text/json'];
 const FORM = 'application/x-www-form-urlencoded';
+/** X12 files: taken as text by POST $process-x12, and served raw by a read of a Binary of that type. */
+const X12 = 'application/edi-x12';
 const FORMAT_OK = /^(json|application\/(fhir\+)?json|text\/json)(;.*)?$/i;
 export { MAX_JSON_DEPTH } from '../fhir/body.js';
 
@@ -31,9 +33,20 @@ export function toFhirRequest(req: Request, basePath: string): FhirRequest {
       ifModifiedSince: header(req, 'if-modified-since'),
       prefer: header(req, 'prefer'),
       contentType,
+      accept: header(req, 'accept'),
     },
-    body: parseBody(req, contentType),
+    ...readBody(req, contentType),
   };
+}
+
+/** The body: JSON parsed, or an X12 file's text for the operation that takes one. */
+function readBody(req: Request, contentType: string | undefined): Pick<FhirRequest, 'body' | 'text'> {
+  const mediaType = (contentType ?? '').split(';')[0]!.trim().toLowerCase();
+  if (mediaType === X12 && typeof req.body === 'string' && req.body !== '') {
+    if (req.method === 'POST' && /\$process-x12(\?|$)/.test(req.originalUrl)) return { text: req.body };
+    throw new OperationOutcomeError(unsupportedMediaType(`Content-Type ${X12} is only taken by POST [base]/$process-x12: send application/fhir+json`));
+  }
+  return { body: parseBody(req, contentType) };
 }
 
 function header(req: Request, name: string): string | undefined {
@@ -46,8 +59,9 @@ function checkFormat(format: string | undefined, accept: string | undefined): vo
   if (format !== undefined && !FORMAT_OK.test(format.trim())) {
     throw new OperationOutcomeError(notAcceptable(`_format=${format} is not served: Stride speaks JSON (_format=json)`));
   }
-  // Bulk export files are NDJSON (matched by "json") or Parquet (src/analytics/export-parquet.ts).
-  if (format === undefined && accept && !/json|parquet|\*\/\*|application\/\*/i.test(accept)) {
+  // Bulk export files are NDJSON (matched by "json") or Parquet (src/analytics/export-parquet.ts); an X12 file is read
+  // raw from its Binary (read.ts).
+  if (format === undefined && accept && !/json|parquet|edi-x12|\*\/\*|application\/\*/i.test(accept)) {
     throw new OperationOutcomeError(notAcceptable(`Accept: ${accept} is not served: Stride speaks application/fhir+json`));
   }
 }

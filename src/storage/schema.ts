@@ -88,6 +88,15 @@ export const MIGRATIONS: readonly Migration[] = [
     name: 'bulk export jobs and files',
     statements: exportTables,
   },
+  {
+    version: 7,
+    name: 'X12 control numbers',
+    // ISA13, GS06 and ST02 of the 837P files $submit writes: unique and increasing for ever (src/claims/control-numbers.ts).
+    statements: () => [
+      'CREATE TABLE x12_counter (name VARCHAR(32) NOT NULL PRIMARY KEY, value BIGINT NOT NULL)',
+      "INSERT INTO x12_counter (name, value) VALUES ('interchange', 0), ('group', 0), ('transaction', 0)",
+    ],
+  },
 ];
 
 /**

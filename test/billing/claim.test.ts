@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { describe, it, expect } from 'vitest';
 import type { Claim, ClaimItem, ClaimResponse, Coverage, Encounter, Practitioner, Procedure, Resource } from '@medplum/fhirtypes';
 import { buildBilling, type BuildOptions, type PriorAllowedLine } from '../../src/billing/claim.js';
@@ -92,7 +93,12 @@ describe('buildBilling: the example session -> the guide example claim', () => {
   it('is deterministic and keyed by patient, date of service, coverage and billing provider, so the bot updates instead of duplicating', () => {
     const again = bill();
     expect(again).toEqual(result);
-    expect(result.claim!.identifier).toEqual([{ system: 'http://stride-fhir.org/fhir/sid/billing-key', value: `${REF.patient}|2026-11-10|${REF.coverage}|${REF.clinic}` }]);
+    const key = `${REF.patient}|2026-11-10|${REF.coverage}|${REF.clinic}`;
+    expect(result.claim!.identifier).toEqual([
+      { system: 'http://stride-fhir.org/fhir/sid/billing-key', value: key },
+      // CLM01 of the 837P: 20 hex digits of the key's SHA-256, so acknowledgments find the claim by it.
+      { system: 'http://stride-fhir.org/fhir/sid/patient-control-number', value: createHash('sha256').update(key).digest('hex').slice(0, 20).toUpperCase() },
+    ]);
     expect(new Set(result.chargeItems.map((c) => c.identifier![0]!.value)).size).toBe(3);
     const changed = bill((r) => setMinutes(r, REF.gait, 38));
     expect(changed.claim!.identifier).toEqual(result.claim!.identifier);

@@ -4,7 +4,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import type { Claim, Coverage, Organization, Patient, Practitioner, Resource } from '@medplum/fhirtypes';
 import { createLookup } from '../../src/billing/session.js';
-import { X12Error, claimToX12837P, type X12Envelope } from '../../src/billing/x12-837p.js';
+import { X12Error, claimToX12837P, type X12Envelope } from '../../src/billing/x12/claim-837p.js';
 import { REF, exampleClaim, exampleResources, get } from './support.js';
 
 const envelope: X12Envelope = {

@@ -8,6 +8,7 @@ import { methodNotAllowed, notFound } from '../outcomes.js';
 import { VALIDATE_DEFINITION, validateInstance, validateType } from './validate.js';
 import { runBots } from './run-bots.js';
 import { EXPORT_DEFINITIONS, groupExport, patientExport } from './export.js';
+import { SUBMIT_DEFINITION, submit } from './submit.js';
 
 interface Operation {
   /** The OperationDefinition canonical /metadata names (R4 CapabilityStatement.rest.resource.operation). */
@@ -19,6 +20,8 @@ interface Operation {
 }
 
 export const OPERATIONS: Record<string, Operation> = {
+  // Claims out the door (issue 20): Claim/$submit writes the 837P batches.
+  submit: { definition: SUBMIT_DEFINITION, onlyOn: { Claim: SUBMIT_DEFINITION }, type: { POST: submit } },
   validate: { definition: VALIDATE_DEFINITION, type: { POST: validateType }, instance: { POST: validateInstance, GET: validateInstance } },
   'run-bots': { definition: 'http://stride-fhir.org/fhir/OperationDefinition/run-bots', instance: { POST: runBots } },
   // Bulk Data: Patient/$export (type level) and Group/[id]/$export (instance level); [base]/$export is in routes.ts.

@@ -2,26 +2,33 @@
  * 837P loop 2300 (CLM, HI), 2310B (rendering provider) and 2400 (LX, SV1, DTP*472) of one Claim, 005010X222A1.
  */
 import type { Claim, ClaimItem, Practitioner, PractitionerRole } from '@medplum/fhirtypes';
-import { SYSTEMS, codingIn } from './codes.js';
-import { resolveAs, type ResourceLookup } from './session.js';
-import { amount, composite, d8, digits, patientControlNumber, person, type Segment } from './x12-format.js';
+import { SYSTEMS, codingIn } from '../codes.js';
+import { resolveAs, type ResourceLookup } from '../session.js';
+import { amount, composite, d8, digits, patientControlNumber, person, text, type Segment } from './format.js';
+import type { Frequency } from '../stage.js';
 
 export interface ClaimLoopParties {
   readonly resolve: ResourceLookup;
   /** Problems are collected here; the caller refuses to write a file with any. */
   readonly missing: string[];
+  /** CLM05-3: 1 original (the default), 7 replacement, 8 void. */
+  readonly frequency?: Frequency;
+  /** REF*F8: the payer's claim control number of the claim a replacement or void refers to. */
+  readonly payerClaimNumber?: string;
 }
 
-export function x12ClaimLoop(claim: Claim, { resolve, missing }: ClaimLoopParties): Segment[] {
+export function x12ClaimLoop(claim: Claim, { resolve, missing, frequency = '1', payerClaimNumber }: ClaimLoopParties): Segment[] {
   const items = claim.item ?? [];
   if (items.length === 0) missing.push('at least one claim line');
   const claimPos = itemPos(items[0]);
   if (!claimPos) missing.push('the place of service');
   if (claim.total?.value === undefined) missing.push('the claim total');
   return [
-    // CLM05: place of service : B (professional, NUBC facility code qualifier) : 1 (original claim).
+    // CLM05: place of service : B (professional, NUBC facility code qualifier) : frequency (1 original, 7, 8).
     // CLM06 provider signature on file Y, CLM07 assignment A, CLM08 benefits assigned Y, CLM09 release of information Y.
-    ['CLM', patientControlNumber(claim), amount(claim.total?.value ?? 0), '', '', composite(claimPos ?? '', 'B', '1'), 'Y', 'A', 'Y', 'Y'],
+    ['CLM', patientControlNumber(claim), amount(claim.total?.value ?? 0), '', '', composite(claimPos ?? '', 'B', frequency), 'Y', 'A', 'Y', 'Y'],
+    // REF*F8 (payer claim control number): required for a replacement or void when the payer gave one (277CA, 835).
+    ...(frequency !== '1' && payerClaimNumber ? [['REF', 'F8', text(payerClaimNumber, 50)]] : []),
     diagnoses(claim, missing),
     ...renderingProvider(claim, resolve, missing),
     ...items.flatMap((item, i) => serviceLine(item, i, claimPos, missing)),

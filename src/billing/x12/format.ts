@@ -5,6 +5,7 @@
  */
 import { createHash } from 'node:crypto';
 import type { Claim, HumanName } from '@medplum/fhirtypes';
+import { SYSTEMS } from '../codes.js';
 
 export const ELEMENT = '*';
 export const COMPONENT = ':';
@@ -77,9 +78,18 @@ export function person(entity: string, who: { name?: HumanName[] }): string[] {
   return ['NM1', entity, '1', text(name?.family, 60), text(name?.given?.[0], 35), text(name?.given?.[1]?.[0], 25), '', ''];
 }
 
-/** CLM01: the Claim id when short enough, else a stable 20-character digest of its identifier. */
+/**
+ * CLM01 (at most 20 characters): the Claim's patient-control-number identifier when it has one (billing writes it,
+ * $submit adds it), else the Claim id when short enough, else a stable 20-character digest of its first identifier.
+ */
 export function patientControlNumber(claim: Claim): string {
+  const own = claim.identifier?.find((i) => i.system === SYSTEMS.patientControlNumber)?.value;
+  if (own) return own;
   if (claim.id && claim.id.length <= 20 && /^[A-Za-z0-9.-]+$/.test(claim.id)) return claim.id.toUpperCase();
-  const key = claim.identifier?.[0]?.value ?? JSON.stringify(claim.item ?? []);
+  return controlNumberOf(claim.identifier?.[0]?.value ?? JSON.stringify(claim.item ?? []));
+}
+
+/** A patient control number from a key: 20 hex digits of its SHA-256, upper case. */
+export function controlNumberOf(key: string): string {
   return createHash('sha256').update(key).digest('hex').slice(0, 20).toUpperCase();
 }
