@@ -14,12 +14,13 @@ import { loadDefinitions } from '../validation/definitions.js';
 import { instanceOperation, typeOperation } from './operations/registry.js';
 import { listBots } from './operations/bots.js';
 import { supportedSearchParams } from '../search/capability.js';
+import { VIEW_DEFINITION_TYPE } from '../analytics/views/stored.js';
 
 export const STRIDE_VERSION = '0.1.0';
 
 export function createRouter(): Router {
   const defs = loadDefinitions();
-  const router = new Router((type) => defs.resourceTypeSet.has(type));
+  const router = new Router((type) => defs.resourceTypeSet.has(type) || type === VIEW_DEFINITION_TYPE);
   router
     .add('GET', 'metadata', createCapabilitiesHandler({ routes: router.list(), version: STRIDE_VERSION, searchParams: supportedSearchParams }))
     .add('POST', '', createBundleHandler(router))

@@ -15,6 +15,8 @@ export interface FhirRequest {
   headers: FhirRequestHeaders;
   /** Parsed JSON body, if any. */
   body?: unknown;
+  /** The body's text as sent: for an operation that needs what JSON.parse loses (a decimal's written precision). */
+  rawBody?: string;
 }
 
 export interface FhirRequestHeaders {
@@ -36,6 +38,14 @@ export interface FhirResponse {
   headers?: Record<string, string>;
   /** Issues to report with `Prefer: return=OperationOutcome` (or in a transaction-response entry). */
   outcome?: OperationOutcome;
+  /** A body written as it is produced (an operation's large output, e.g. ViewDefinition/$run): not a resource. */
+  stream?: FhirStreamBody;
+}
+
+export interface FhirStreamBody {
+  contentType: string;
+  /** The body's chunks in order; an error after the first chunk aborts the connection (the status is already sent). */
+  chunks: AsyncIterable<string | Uint8Array>;
 }
 
 export interface RequestContext {

@@ -38,7 +38,7 @@ export function fhirEndpoint(deps: EndpointDeps) {
           return (baseUrl ??= baseUrlOf(req, deps));
         },
       };
-      sendFhir(res, await deps.router.dispatch(fhirReq, ctx), { pretty });
+      await sendFhir(res, await deps.router.dispatch(fhirReq, ctx), { pretty });
     } catch (err) {
       sendError(res, err, id, deps.logger, { pretty });
     }

@@ -4,6 +4,7 @@ import { OperationOutcomeError } from '@medplum/core';
 import type { FhirRequest, HttpMethod } from '../fhir/types.js';
 import { badRequest, notAcceptable, unsupportedMediaType } from '../fhir/outcomes.js';
 import { MAX_JSON_DEPTH, nestsDeeper } from '../fhir/body.js';
+import { choosesOwnFormat } from '../fhir/operations/registry.js';
 
 const JSON_TYPES = ['application/fhir+json', 'application/json', 'application/json-patch+json', 'text/json'];
 const FORM = 'application/x-www-form-urlencoded';
@@ -18,11 +19,13 @@ export function toFhirRequest(req: Request, basePath: string): FhirRequest {
   if (q >= 0) {
     for (const [name, value] of new URLSearchParams(url.slice(q + 1))) (query[name] ??= []).push(value);
   }
-  checkFormat(query._format?.[0], req.headers.accept);
+  const path = (q >= 0 ? url.slice(basePath.length, q) : url.slice(basePath.length)).replace(/^\/+|\/+$/g, '');
+  // An operation with output formats of its own (ViewDefinition/$run: csv, parquet ...) reads _format itself.
+  if (!choosesOwnFormat(path)) checkFormat(query._format?.[0], req.headers.accept);
   const contentType = req.headers['content-type'];
   return {
     method: req.method as HttpMethod,
-    path: (q >= 0 ? url.slice(basePath.length, q) : url.slice(basePath.length)).replace(/^\/+|\/+$/g, ''),
+    path,
     query,
     headers: {
       ifMatch: header(req, 'if-match'),
@@ -33,6 +36,7 @@ export function toFhirRequest(req: Request, basePath: string): FhirRequest {
       contentType,
     },
     body: parseBody(req, contentType),
+    rawBody: typeof req.body === 'string' && req.body !== '' ? req.body : undefined,
   };
 }
 

@@ -65,15 +65,26 @@ export function invalidView(issues: OperationOutcomeIssue[]): OperationOutcomeEr
 
 /** Validates and compiles a view; throws invalidView(...) when it is not valid. */
 export function compileView(json: unknown, options: { stored?: boolean } = {}): CompiledView {
-  const checked = checkView(json, options.stored);
-  if (checked.issues.length > 0) throw invalidView(checked.issues);
+  const built = buildView(json, options.stored ?? false);
+  if (!built.view) throw invalidView(built.issues);
+  return built.view;
+}
+
+/** Every problem of a view, its structure's and its FHIRPath's (empty when it is valid): what validation reports. */
+export function viewIssues(json: unknown, stored: boolean): OperationOutcomeIssue[] {
+  return buildView(json, stored).issues;
+}
+
+function buildView(json: unknown, stored: boolean): { issues: OperationOutcomeIssue[]; view?: CompiledView } {
+  const checked = checkView(json, stored);
+  if (checked.issues.length > 0) return { issues: checked.issues };
   const view = json as ViewDefinition;
   const compiler = new Compiler(view);
   const selects = view.select.map((s, i) => compiler.select(s, `ViewDefinition.select[${i}]`));
   const where = (view.where ?? []).map((w, i) => ({ path: w.path, evaluate: compiler.expression(w.path, `ViewDefinition.where[${i}].path`) }));
-  if (compiler.issues.list.length > 0) throw invalidView(compiler.issues.list);
+  if (compiler.issues.list.length > 0) return { issues: compiler.issues.list };
   const resourceType = view.resource;
-  return {
+  const compiled: CompiledView = {
     view,
     resourceType,
     columns: checked.columns,
@@ -85,6 +96,7 @@ export function compileView(json: unknown, options: { stored?: boolean } = {}): 
       return product(selects.map((s) => evalSelect(s, resource, 0, scope)));
     },
   };
+  return { issues: [], view: compiled };
 }
 
 class Compiler {
