@@ -86,7 +86,7 @@ describeEachEngine('ViewDefinition/$run as Parquet, read back by DuckDB', (engin
     );
     const fromParquet = read.getRowObjectsJson().map((r) => ({ ...r, effective: Number(r.effective) }));
     const fromJson = (json.body as Array<Record<string, unknown>>)
-      .map((r) => ({ ...r, effective: Date.parse(r.effective as string) }))
+      .map((r): Record<string, unknown> => ({ ...r, effective: Date.parse(r.effective as string) }))
       .sort((a, b) => ((a.id as string) < (b.id as string) ? -1 : 1));
     expect(fromParquet).toHaveLength(40);
     expect(fromParquet).toEqual(fromJson);

@@ -88,6 +88,8 @@ async function freshPostgres(): Promise<Database> {
 
 export interface Child {
   port: number;
+  /** The process id (for /proc figures such as peak memory). */
+  pid?: number;
   /** CPU time the process has used so far (user + system, all threads), in ms; undefined off Linux. */
   cpuMs(): number | undefined;
   stop(): Promise<void>;
@@ -131,6 +133,7 @@ async function startChild(script: string, args: string[], env: Record<string, st
   }
   return {
     port,
+    pid: child.pid,
     cpuMs: () => processCpuMs(child.pid),
     stop: () =>
       new Promise<void>((resolve) => {
