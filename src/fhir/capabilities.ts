@@ -40,7 +40,12 @@ export function buildCapabilityStatement(options: CapabilityOptions, baseUrl: st
   const interactions = Object.entries(TYPE_INTERACTIONS).filter(([key]) => keys.has(key)).map(([, code]) => ({ code }));
   const has = (key: string): boolean => keys.has(key);
   // Operations are served on every type through the `$op` routes (operations/registry.ts).
-  const operations = has('POST :type/:op') || has('POST :type/:id/:op') ? Object.entries(OPERATIONS).map(([name, op]) => ({ name, definition: op.definition })) : [];
+  const served = has('POST :type/:op') || has('POST :type/:id/:op') ? Object.entries(OPERATIONS) : [];
+  const operationsOf = (type: string) => served.filter(([, op]) => !op.resourceTypes || op.resourceTypes.includes(type)).map(([name, op]) => ({ name, definition: op.definition }));
+  // Operations on types that are not R4 resource types (SQL on FHIR's ViewDefinition) cannot be listed under a
+  // rest.resource (its type is bound to R4's ResourceType): they are listed with the server's operations.
+  const r4 = loadDefinitions().resourceTypeSet;
+  const elsewhere = served.filter(([, op]) => op.resourceTypes && !op.resourceTypes.some((t) => r4.has(t))).map(([name, op]) => ({ name, definition: op.definition }));
   const resource: CapabilityStatementRestResource[] = loadDefinitions().resourceTypes.map((type) => ({
     type: type as CapabilityStatementRestResource['type'],
     interaction: interactions,
@@ -52,7 +57,7 @@ export function buildCapabilityStatement(options: CapabilityOptions, baseUrl: st
     conditionalUpdate: has('PUT :type'),
     conditionalDelete: has('DELETE :type') ? 'single' : 'not-supported',
     searchParam: options.searchParams?.(type),
-    ...(operations.length ? { operation: operations } : {}),
+    ...(operationsOf(type).length ? { operation: operationsOf(type) } : {}),
   }));
   const system = [
     has('POST ') ? { code: 'transaction' as const } : undefined,
@@ -70,6 +75,6 @@ export function buildCapabilityStatement(options: CapabilityOptions, baseUrl: st
     fhirVersion: '4.0.1',
     format: ['application/fhir+json', 'json'],
     patchFormat: ['application/json-patch+json'],
-    rest: [{ mode: 'server', resource, interaction: system }],
+    rest: [{ mode: 'server', resource, interaction: system, ...(elsewhere.length ? { operation: elsewhere } : {}) }],
   };
 }

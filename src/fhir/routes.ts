@@ -13,6 +13,7 @@ import { createCapabilitiesHandler } from './capabilities.js';
 import { loadDefinitions } from '../validation/definitions.js';
 import { instanceOperation, typeOperation } from './operations/registry.js';
 import { listBots } from './operations/bots.js';
+import { readOperationDefinition } from './operations/operation-definition.js';
 import { supportedSearchParams } from '../search/capability.js';
 import { VIEW_DEFINITION_TYPE } from '../analytics/views/stored.js';
 
@@ -32,6 +33,7 @@ export function createRouter(): Router {
     .add('GET', ':type/:id/_history/:vid', vread)
     .add('GET', ':type/:id/_history', instanceHistory)
     .add('GET', ':compartmentType/:id/:type', compartmentSearch)
+    .add('GET', 'OperationDefinition/:id', readOperationDefinition)
     .add('GET', ':type/:id', read)
     .add('PUT', ':type/:id', update)
     .add('PATCH', ':type/:id', patch)

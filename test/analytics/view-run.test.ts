@@ -158,6 +158,18 @@ describeEachEngine('ViewDefinition/$run on stored resources', (engine) => {
     }
   });
 
+  it('/metadata lists $run with a readable OperationDefinition, and not on R4 types', async () => {
+    const rest = (await fhir(s.baseUrl, 'GET', 'metadata')).body.rest[0];
+    const run = rest.operation.find((o: { name: string }) => o.name === 'run');
+    expect(run.definition).toBe('http://stride-fhir.org/fhir/OperationDefinition/ViewDefinition-run');
+    expect(rest.resource.find((r: { type: string }) => r.type === 'Observation').operation.map((o: { name: string }) => o.name)).not.toContain('run');
+    const definition = await fhir(s.baseUrl, 'GET', 'OperationDefinition/ViewDefinition-run');
+    expect(definition.status).toBe(200);
+    expect(definition.body).toMatchObject({ resourceType: 'OperationDefinition', url: run.definition, code: 'run', type: true, instance: true });
+    expect(definition.body.parameter.map((p: { name: string }) => p.name)).toEqual(expect.arrayContaining(['viewResource', 'viewReference', '_format', 'patient', 'group', '_since', '_limit', 'resource']));
+    expect((await fhir(s.baseUrl, 'GET', 'OperationDefinition/unknown')).status).toBe(404);
+  });
+
   it('reads the store a page at a time, following the search cursor to the end', async () => {
     const pages: number[] = [];
     const seen: string[] = [];

@@ -17,7 +17,7 @@ import { encodeRows, OUTPUT_FORMATS, viewRows } from '../../analytics/views/run.
 import { groupPatients, inlinePages, storePages, type ResourcePages } from '../../analytics/views/source.js';
 import { parseRunParameters, type RunParameters } from './view-run-parameters.js';
 
-export const VIEW_RUN_DEFINITION = 'http://sql-on-fhir.org/OperationDefinition/$run';
+export { VIEW_RUN_DEFINITION } from './view-run-definition.js';
 
 export const viewRunType: FhirHandler = (req, ctx) => run(req, ctx, undefined);
 export const viewRunInstance: FhirHandler = (req, ctx, { id }) => run(req, ctx, id);
