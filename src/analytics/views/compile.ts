@@ -10,6 +10,7 @@ import type { OperationOutcome, OperationOutcomeIssue } from '@medplum/fhirtypes
 import { badRequest, unprocessable } from '../../fhir/outcomes.js';
 import { compileFhirPath, usesBoundary, type Evaluator } from './fhirpath.js';
 import { constantLiteral, substituteConstants } from './constants.js';
+import { compileFastPath } from './fast-path.js';
 import { checkView, Issues } from './validate.js';
 import type { CellValue, ColumnInfo, Row, ViewDefinition, ViewSelect } from './types.js';
 
@@ -104,7 +105,7 @@ class Compiler {
   boundaries = false;
   private readonly literals: Map<string, string>;
 
-  constructor(view: ViewDefinition) {
+  constructor(private readonly view: ViewDefinition) {
     this.literals = new Map((view.constant ?? []).map((c) => [c.name, constantLiteral(c)]));
   }
 
@@ -113,7 +114,10 @@ class Compiler {
     for (const name of undefinedNames) this.issues.add(at, `%${name} is not a constant of this view (constants: ${[...this.literals.keys()].join(', ') || 'none'})`, 'not-found');
     if (usesBoundary(expression)) this.boundaries = true;
     try {
-      return compileFhirPath(expression, { nodes });
+      const general = compileFhirPath(expression, { nodes });
+      // On the resource itself, a plain path is a walk of its JSON (fast-path.ts); anything else goes to fhirpath.js.
+      const fast = nodes ? undefined : compileFastPath(expression, this.view.resource);
+      return fast ? (input, env) => (input === env.resource ? fast(input as Record<string, unknown>) : general(input, env)) : general;
     } catch (err) {
       this.issues.add(at, `"${text}" is not valid FHIRPath: ${firstLine((err as Error).message)}`, 'invalid');
       return () => [];

@@ -7,6 +7,7 @@
 import fhirpath from 'fhirpath';
 import r4 from 'fhirpath/fhir-context/r4';
 import { highBoundary, lowBoundary } from './boundary.js';
+import { referenceKey } from './keys.js';
 
 /** An expression compiled once: evaluation returns the FHIRPath result collection. */
 export type Evaluator = (input: unknown, env: Record<string, unknown>) => unknown[];
@@ -19,11 +20,7 @@ function dataOf(item: unknown): unknown {
   return item && typeof item === 'object' && 'data' in item ? (item as NodeLike).data : item;
 }
 
-/**
- * The key of a resource is its logical id, and the key of a reference the id it points at, so a view's `id` column
- * joins with another view's getReferenceKey() column (SQL on FHIR v2, Joins with Resource and Reference Keys: "Return
- * the Resource ID"). Stride ids are unique per type; getReferenceKey(Type) keeps a join to one type.
- */
+/** Keys: keys.ts. */
 const getResourceKey = {
   internalStructures: true,
   fn: (input: unknown[]): unknown[] => {
@@ -36,23 +33,14 @@ const getResourceKey = {
   },
 };
 
-/**
- * Relative literal references (`Patient/123`, `Patient/123/_history/2`) are required; contained (`#x`), logical
- * (identifier only) and absolute references to other servers cannot be joined to a stored resource, and give the
- * empty collection, as the specification says a reference the runner cannot resolve must.
- */
-const RELATIVE_REFERENCE = /^([A-Z][A-Za-z]+)\/([A-Za-z0-9\-.]{1,64})(?:\/_history\/[A-Za-z0-9\-.]{1,64})?$/;
-
 const getReferenceKey = {
   internalStructures: true,
   arity: { 0: [], 1: ['TypeSpecifier'] },
   fn: (input: unknown[], type?: { name?: string }): unknown[] => {
     const out: unknown[] = [];
     for (const item of input) {
-      const reference = (dataOf(item) as { reference?: unknown } | undefined)?.reference;
-      if (typeof reference !== 'string') continue;
-      const m = RELATIVE_REFERENCE.exec(reference);
-      if (m && (type?.name === undefined || type.name === m[1])) out.push(m[2]);
+      const key = referenceKey(dataOf(item), type?.name);
+      if (key !== undefined) out.push(key);
     }
     return out;
   },
