@@ -74,6 +74,13 @@ describeEachEngine('ViewDefinition/$run on stored resources', (engine) => {
     expect(read.status).toBe(200);
     expect(read.body.name).toBe('observation_flat');
     expect(read.headers.get('etag')).toBe('W/"1"');
+    const search = await fhir(s.baseUrl, 'GET', 'ViewDefinition?_id=obs-flat');
+    expect(search.status).toBe(200);
+    expect(search.body.entry.map((e: { resource: { id: string } }) => e.resource.id)).toEqual(['obs-flat']);
+    expect((await fhir(s.baseUrl, 'PUT', 'ViewDefinition/gone', { ...OBS_VIEW, id: 'gone' })).status).toBe(201);
+    expect((await fhir(s.baseUrl, 'DELETE', 'ViewDefinition/gone')).status).toBe(204);
+    expect((await fhir(s.baseUrl, 'GET', 'ViewDefinition/gone/$run')).status).toBe(410);
+    expect((await fhir(s.baseUrl, 'GET', 'ViewDefinition/gone/_history')).body.total).toBe(2);
     const rows = await ndjson(s, 'ViewDefinition/obs-flat/$run');
     expect(rows).toHaveLength(4);
     expect(rows.find((r) => r.id === 'o1')).toEqual({ id: 'o1', patient_id: 'p1', code: '41909-3', value: 0.8, note: 'walked, with "cane"' });
@@ -147,6 +154,11 @@ describeEachEngine('ViewDefinition/$run on stored resources', (engine) => {
       ['POST', 'ViewDefinition/$run', { resourceType: 'Parameters', parameter: [] }, 400, /exactly one of viewResource/],
       ['POST', 'ViewDefinition/$run', { resourceType: 'Parameters', parameter: [{ name: 'viewResource', resource: OBS_VIEW }, { name: 'viewReference', valueReference: { reference: 'ViewDefinition/obs-flat' } }] }, 400, /exactly one/],
       ['POST', 'ViewDefinition/$run', { resourceType: 'Parameters', parameter: [{ name: 'viewResource', resource: { ...OBS_VIEW, resource: 'Nope' } }] }, 400, /not a FHIR R4 resource type/],
+      ['POST', 'ViewDefinition/$run', { resourceType: 'Parameters', parameter: { name: 'viewResource' } }, 400, /must be an array/],
+      ['POST', 'ViewDefinition/$run', { resourceType: 'Parameters', parameter: [null] }, 400, /object with a name/],
+      ['POST', 'ViewDefinition/$run', { resourceType: 'Parameters', parameter: [{ name: 'viewResource', resource: OBS_VIEW }, { name: 'resource', resource: 'Patient' }] }, 400, /must be a FHIR resource/],
+      ['POST', 'ViewDefinition/$run', { resourceType: 'Patient' }, 400, /Parameters resource/],
+      ['POST', 'ViewDefinition/$run', { resourceType: 'Parameters', parameter: [{ name: 'viewResource', resource: { resourceType: 'Patient' } }] }, 400, /must be .*ViewDefinition.*got .*Patient/],
       // A view whose column gives several values on the data: the first page is evaluated before the answer starts.
       ['POST', 'ViewDefinition/$run', { resourceType: 'Parameters', parameter: [{ name: 'viewResource', resource: { ...OBS_VIEW, select: [{ column: [{ name: 'c', path: 'code.coding.code | id' }] }] } }] }, 422, /gave 2 values/],
     ];

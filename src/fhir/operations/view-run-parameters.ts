@@ -68,7 +68,14 @@ function collect(req: FhirRequest): Raw[] {
   if (req.body !== undefined) {
     const body = req.body as Parameters;
     if (req.method !== 'POST' || body?.resourceType !== 'Parameters') throw new OperationOutcomeError(badRequest('The body of $run must be a Parameters resource'));
-    for (const p of body.parameter ?? []) raw.push({ name: p.name, value: valueOf(p), resource: p.resource });
+    if (body.parameter !== undefined && !Array.isArray(body.parameter)) fail('parameter', 'Parameters.parameter must be an array');
+    for (const p of body.parameter ?? []) {
+      if (!p || typeof p !== 'object' || typeof p.name !== 'string') fail('parameter', 'each parameter must be an object with a name');
+      if (p.resource !== undefined && (!p.resource || typeof p.resource !== 'object' || typeof p.resource.resourceType !== 'string')) {
+        fail(p.name, 'a parameter\'s resource must be a FHIR resource (an object with a resourceType)');
+      }
+      raw.push({ name: p.name, value: valueOf(p), resource: p.resource });
+    }
   }
   for (const r of raw) if (!NAMES.includes(r.name)) fail(r.name, `$run has no parameter "${r.name}"; it takes ${NAMES.join(', ')}`);
   return raw;
