@@ -38,6 +38,8 @@ interface ColumnPlan extends ColumnInfo {
 interface SelectPlan {
   kind: 'plain' | 'forEach' | 'forEachOrNull' | 'repeat';
   iterate: Evaluator[];
+  /** The iteration's expressions as written, for error messages. */
+  iteratePaths: string[];
   columns: ColumnPlan[];
   selects: SelectPlan[];
   union: SelectPlan[];
@@ -132,6 +134,7 @@ class Compiler {
         : kind === 'plain'
           ? []
           : [this.expression(select[kind] as string, `${at}.${kind}`, true)];
+    const iteratePaths = kind === 'repeat' ? (select.repeat ?? []) : kind === 'plain' ? [] : [select[kind] as string];
     const columns = (select.column ?? []).map((c, i) => ({
       name: c.name,
       type: c.type,
@@ -142,7 +145,7 @@ class Compiler {
     const selects = (select.select ?? []).map((s, i) => this.select(s, `${at}.select[${i}]`));
     const union = (select.unionAll ?? []).map((s, i) => this.select(s, `${at}.unionAll[${i}]`));
     const width = columns.length + selects.reduce((n, s) => n + s.width, 0) + (union[0]?.width ?? 0);
-    return { kind, iterate, columns, selects, union, width };
+    return { kind, iterate, iteratePaths, columns, selects, union, width };
   }
 }
 
@@ -174,7 +177,7 @@ function describe(values: unknown[]): string {
 /** Rows of one select for one node: its iteration's nodes each processed, `%rowIndex` their position in it. */
 function evalSelect(plan: SelectPlan, focus: unknown, rowIndex: number, scope: Scope): Row[] {
   if (plan.kind === 'plain') return processSelect(plan, focus, rowIndex, scope);
-  const nodes = plan.kind === 'repeat' ? repeatNodes(plan, focus, scope) : run(plan.iterate[0], focus, rowIndex, scope, 'forEach');
+  const nodes = plan.kind === 'repeat' ? repeatNodes(plan, focus, scope) : run(plan.iterate[0], focus, rowIndex, scope, plan.iteratePaths[0]);
   const rows: Row[] = [];
   nodes.forEach((node, i) => rows.push(...processSelect(plan, node, i, scope)));
   if (rows.length === 0 && plan.kind === 'forEachOrNull' && nodes.length === 0) {
@@ -190,8 +193,8 @@ function repeatNodes(plan: SelectPlan, focus: unknown, scope: Scope): unknown[] 
   const out: unknown[] = [];
   const visit = (node: unknown, depth: number): void => {
     if (depth > 64) throw new ViewRunError(`repeat went deeper than 64 levels in ${scope.label}`);
-    for (const path of plan.iterate) {
-      for (const child of run(path, node, 0, scope, 'repeat')) {
+    for (const [i, path] of plan.iterate.entries()) {
+      for (const child of run(path, node, 0, scope, plan.iteratePaths[i])) {
         out.push(child);
         visit(child, depth + 1);
       }
@@ -221,6 +224,10 @@ function product(parts: Row[][]): Row[] {
   return rows;
 }
 
+/**
+ * One value per column unless the column is a collection, checked on each row's values rather than from the elements'
+ * cardinality: `name.where(use = 'official').family` is a valid column though `name` repeats (conformance fhirpath.json).
+ */
 function cell(column: ColumnPlan, values: unknown[], scope: Scope): CellValue {
   if (column.collection) return values.map((v) => value(column, v, scope));
   if (values.length === 0) return null;
