@@ -3,7 +3,7 @@ import type { CapabilityStatement, CapabilityStatementRestResource } from '@medp
 import type { FhirHandler } from './types.js';
 import type { Route } from './router.js';
 import { loadDefinitions } from '../validation/definitions.js';
-import { operationsOf } from './operations/registry.js';
+import { operationsOf, operationsOnOtherTypes } from './operations/registry.js';
 import { EXPORT_DEFINITIONS } from './operations/export.js';
 
 type TypeInteraction = NonNullable<CapabilityStatementRestResource['interaction']>[number]['code'];
@@ -58,8 +58,13 @@ export function buildCapabilityStatement(options: CapabilityOptions, baseUrl: st
     ...(operations.length ? { operation: operations } : {}),
     };
   });
-  // System-level operations (R4 CapabilityStatement.rest.operation).
-  const systemOperations = has('GET $export') ? [{ name: 'export', definition: EXPORT_DEFINITIONS.system }] : [];
+  // System-level operations (R4 CapabilityStatement.rest.operation), and the operations of types that are not R4
+  // resource types (SQL on FHIR's ViewDefinition): a rest.resource's type is bound to R4's ResourceType.
+  const r4 = loadDefinitions().resourceTypeSet;
+  const systemOperations = [
+    ...(has('GET $export') ? [{ name: 'export', definition: EXPORT_DEFINITIONS.system }] : []),
+    ...(operationsServed ? operationsOnOtherTypes((type) => !r4.has(type)) : []),
+  ];
   const system = [
     has('POST ') ? { code: 'transaction' as const } : undefined,
     has('POST ') ? { code: 'batch' as const } : undefined,

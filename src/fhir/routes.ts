@@ -13,16 +13,17 @@ import { createCapabilitiesHandler } from './capabilities.js';
 import { loadDefinitions } from '../validation/definitions.js';
 import { instanceOperation, typeOperation } from './operations/registry.js';
 import { listBots } from './operations/bots.js';
+import { readOperationDefinition } from './operations/operation-definition.js';
 import { supportedSearchParams } from '../search/capability.js';
 import { systemExport } from './operations/export.js';
 import { cancelExport, exportFile, exportStatus } from './operations/export-status.js';
-import { readOperationDefinition } from './operations/operation-definition.js';
+import { VIEW_DEFINITION_TYPE } from '../analytics/views/stored.js';
 
 export const STRIDE_VERSION = '0.1.0';
 
 export function createRouter(): Router {
   const defs = loadDefinitions();
-  const router = new Router((type) => defs.resourceTypeSet.has(type));
+  const router = new Router((type) => defs.resourceTypeSet.has(type) || type === VIEW_DEFINITION_TYPE);
   router
     .add('GET', 'metadata', createCapabilitiesHandler({ routes: router.list(), version: STRIDE_VERSION, searchParams: supportedSearchParams }))
     .add('POST', '', createBundleHandler(router))
@@ -40,6 +41,7 @@ export function createRouter(): Router {
     .add('GET', ':type/:id/_history/:vid', vread)
     .add('GET', ':type/:id/_history', instanceHistory)
     .add('GET', ':compartmentType/:id/:type', compartmentSearch)
+    .add('GET', 'OperationDefinition/:id', readOperationDefinition)
     .add('GET', ':type/:id', read)
     .add('PUT', ':type/:id', update)
     .add('PATCH', ':type/:id', patch)

@@ -15,8 +15,11 @@ export interface FhirRequest {
   headers: FhirRequestHeaders;
   /** Parsed JSON body, if any. */
   body?: unknown;
-  /** A body that is not JSON, as text: an X12 file posted to $process-x12 (Content-Type application/edi-x12). */
-  text?: string;
+  /**
+   * The body's text as sent: for an operation that needs what JSON.parse loses (a decimal's written precision), or
+   * takes a body that is not JSON (an X12 file posted to $process-x12 as application/edi-x12: `body` is then unset).
+   */
+  rawBody?: string;
 }
 
 export interface FhirRequestHeaders {
@@ -41,6 +44,14 @@ export interface FhirResponse {
   outcome?: OperationOutcome;
   /** A body that is not a FHIR resource (a bulk export's manifest or files), with its media type; chunks are streamed. */
   body?: { contentType: string; data: string | AsyncIterable<Buffer> };
+  /** A body written as it is produced (an operation's large output, e.g. ViewDefinition/$run): not a resource. */
+  stream?: FhirStreamBody;
+}
+
+export interface FhirStreamBody {
+  contentType: string;
+  /** The body's chunks in order; an error after the first chunk aborts the connection (the status is already sent). */
+  chunks: AsyncIterable<string | Uint8Array>;
 }
 
 export interface RequestContext {

@@ -40,7 +40,7 @@ export function fhirEndpoint(deps: EndpointDeps) {
       };
       const response = await deps.router.dispatch(fhirReq, ctx);
       if (response.body) await sendBody(res, { ...response, body: response.body });
-      else sendFhir(res, response, { pretty });
+      else await sendFhir(res, response, { pretty });
     } catch (err) {
       sendError(res, err, id, deps.logger, { pretty });
     }

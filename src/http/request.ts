@@ -4,6 +4,7 @@ import { OperationOutcomeError } from '@medplum/core';
 import type { FhirRequest, HttpMethod } from '../fhir/types.js';
 import { badRequest, notAcceptable, unsupportedMediaType } from '../fhir/outcomes.js';
 import { MAX_JSON_DEPTH, nestsDeeper } from '../fhir/body.js';
+import { choosesOwnFormat } from '../fhir/operations/registry.js';
 
 const JSON_TYPES = ['application/fhir+json', 'application/json', 'application/json-patch+json', 'text/json'];
 const FORM = 'application/x-www-form-urlencoded';
@@ -20,11 +21,13 @@ export function toFhirRequest(req: Request, basePath: string): FhirRequest {
   if (q >= 0) {
     for (const [name, value] of new URLSearchParams(url.slice(q + 1))) (query[name] ??= []).push(value);
   }
-  checkFormat(query._format?.[0], req.headers.accept);
+  const path = (q >= 0 ? url.slice(basePath.length, q) : url.slice(basePath.length)).replace(/^\/+|\/+$/g, '');
+  // An operation with output formats of its own (ViewDefinition/$run: csv, parquet ...) reads _format itself.
+  if (!choosesOwnFormat(path)) checkFormat(query._format?.[0], req.headers.accept);
   const contentType = req.headers['content-type'];
   return {
     method: req.method as HttpMethod,
-    path: (q >= 0 ? url.slice(basePath.length, q) : url.slice(basePath.length)).replace(/^\/+|\/+$/g, ''),
+    path,
     query,
     headers: {
       ifMatch: header(req, 'if-match'),
@@ -36,14 +39,15 @@ export function toFhirRequest(req: Request, basePath: string): FhirRequest {
       accept: header(req, 'accept'),
     },
     ...readBody(req, contentType),
+    rawBody: typeof req.body === 'string' && req.body !== '' ? req.body : undefined,
   };
 }
 
-/** The body: JSON parsed, or an X12 file's text for the operation that takes one. */
-function readBody(req: Request, contentType: string | undefined): Pick<FhirRequest, 'body' | 'text'> {
+/** The body: JSON parsed; an X12 file only for the operation that takes one, as text (rawBody) and nothing parsed. */
+function readBody(req: Request, contentType: string | undefined): Pick<FhirRequest, 'body'> {
   const mediaType = (contentType ?? '').split(';')[0]!.trim().toLowerCase();
   if (mediaType === X12 && typeof req.body === 'string' && req.body !== '') {
-    if (req.method === 'POST' && /\$process-x12(\?|$)/.test(req.originalUrl)) return { text: req.body };
+    if (req.method === 'POST' && /\$process-x12(\?|$)/.test(req.originalUrl)) return {};
     throw new OperationOutcomeError(unsupportedMediaType(`Content-Type ${X12} is only taken by POST [base]/$process-x12: send application/fhir+json`));
   }
   return { body: parseBody(req, contentType) };

@@ -17,7 +17,8 @@ export interface RespondOptions {
  * Writes status, headers and body in one writeHead + end: express's res.send adds nothing a FHIR reply needs (no
  * generated ETag, no freshness check: read.ts decides 304s itself) and costs time on every read.
  */
-export function sendFhir(res: Response, response: FhirResponse, options: RespondOptions): void {
+export function sendFhir(res: Response, response: FhirResponse, options: RespondOptions): void | Promise<void> {
+  if (response.stream) return sendStream(res, response);
   const headers: Record<string, string | number> = { ...response.headers };
   let body: string | undefined;
   if (response.status !== 204 && response.status !== 304) {
@@ -58,6 +59,38 @@ export async function sendBody(res: Response, response: FhirResponse & { body: N
   } catch (err) {
     res.destroy(err as Error);
   }
+}
+
+/**
+ * A streamed body: chunked, each chunk written when the client has taken the previous ones (so a producer that awaits
+ * this never races ahead of a slow client). A client that goes away stops the producer; a producer that fails after
+ * the status was sent aborts the connection, so the client sees a broken transfer rather than a short answer.
+ */
+async function sendStream(res: Response, response: FhirResponse): Promise<void> {
+  const body = response.stream as NonNullable<FhirResponse['stream']>;
+  res.writeHead(response.status, { ...response.headers, 'Content-Type': body.contentType });
+  try {
+    for await (const chunk of body.chunks) {
+      if (res.destroyed) break;
+      if (!res.write(chunk)) await drained(res);
+    }
+  } catch (err) {
+    res.destroy();
+    throw err;
+  }
+  res.end();
+}
+
+function drained(res: Response): Promise<void> {
+  return new Promise((resolve) => {
+    const done = (): void => {
+      res.off('drain', done);
+      res.off('close', done);
+      resolve();
+    };
+    res.on('drain', done);
+    res.on('close', done);
+  });
 }
 
 /** Any failure as an OperationOutcome; an unexpected one is logged with the request id and named in the reply. */

@@ -21,6 +21,7 @@ import { checkProfiles } from './profile-layer.js';
 import { checkBundle } from './rules/bundle.js';
 import { checkSearchParameter } from './rules/search-parameter.js';
 import { isError } from './issues.js';
+import { checkStoredView, VIEW_DEFINITION_TYPE } from '../analytics/views/stored.js';
 
 export { concretePath } from './structure.js';
 
@@ -64,6 +65,11 @@ export function createValidator(options: ValidatorOptions = {}): Validator {
 
   function check(resource: Resource, opts: ValidateOptions = {}): ValidationResult {
     const type = resource.resourceType;
+    // SQL on FHIR's ViewDefinition is stored but is not an R4 type: its own model validates it (analytics/views/stored.ts).
+    if ((type as string) === VIEW_DEFINITION_TYPE) {
+      const issues = checkStoredView(resource);
+      return { issues, invalidFhir: issues.some(isError), profileErrors: false };
+    }
     if (!isResourceType(type)) {
       const text = `Unknown resource type "${type}"`;
       return { issues: [{ severity: 'error', code: 'not-supported', details: { text }, expression: ['resourceType'] }], invalidFhir: true, profileErrors: false };

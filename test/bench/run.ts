@@ -15,9 +15,10 @@ import { validateBench } from './validate.js';
 import { botsBench } from './bots.js';
 import { searchBench } from './search.js';
 import { exportBench } from './export.js';
+import { viewsBench } from './views.js';
 
 /** Bench modules in run order; add a module (one file, one BenchModule) here to add figures. */
-const MODULES: BenchModule[] = [readBench, createBench, ingestBench, validateBench, botsBench, searchBench, exportBench];
+const MODULES: BenchModule[] = [readBench, createBench, ingestBench, validateBench, botsBench, searchBench, exportBench, viewsBench];
 
 function arg(name: string): string | undefined {
   const i = process.argv.indexOf(name);

@@ -1,15 +1,37 @@
 /**
- * GET [base]/OperationDefinition/[id]: the definitions of the operations Stride serves are readable where
- * /metadata names them, whether or not the database holds them; any other id is read from the database as usual.
+ * GET [base]/OperationDefinition/[id]: the OperationDefinitions of Stride's own operations are served as they are
+ * built into Stride (so /metadata's definitions are readable, R4 capabilitystatement.html#operation): Bulk Data's,
+ * SQL on FHIR's $run, and the guide's (profiles/OperationDefinition-*.json); any other id is read from the store like
+ * every resource.
  */
+import fs from 'node:fs';
+import path from 'node:path';
+import type { OperationDefinition } from '@medplum/fhirtypes';
 import type { FhirHandler } from '../types.js';
 import { read } from '../read.js';
 import { EXPORT_OPERATION_DEFINITIONS } from './export-definitions.js';
+import { VIEW_RUN_OPERATION } from './view-run-definition.js';
+import { defaultProfilesDir } from '../../validation/profiles.js';
 
-const BUILT_IN = new Map(EXPORT_OPERATION_DEFINITIONS.map((d) => [d.id as string, d]));
+let builtIn: ReadonlyMap<string, OperationDefinition> | undefined;
+
+/** Every OperationDefinition built into Stride, by id. */
+export function builtInOperationDefinitions(): ReadonlyMap<string, OperationDefinition> {
+  builtIn ??= new Map([...EXPORT_OPERATION_DEFINITIONS, VIEW_RUN_OPERATION, ...guideOperations()].map((d) => [d.id as string, d]));
+  return builtIn;
+}
+
+function guideOperations(): OperationDefinition[] {
+  const dir = defaultProfilesDir();
+  if (!fs.existsSync(dir)) return [];
+  return fs
+    .readdirSync(dir)
+    .filter((f) => f.startsWith('OperationDefinition-') && f.endsWith('.json'))
+    .map((f) => JSON.parse(fs.readFileSync(path.join(dir, f), 'utf8')) as OperationDefinition);
+}
 
 export const readOperationDefinition: FhirHandler = async (req, ctx, params) => {
-  const builtIn = BUILT_IN.get(params.id);
-  if (builtIn) return { status: 200, resource: builtIn };
+  const found = builtInOperationDefinitions().get(params.id);
+  if (found) return { status: 200, resource: found };
   return read(req, ctx, { ...params, type: 'OperationDefinition' });
 };

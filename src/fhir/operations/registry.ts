@@ -9,6 +9,7 @@ import { VALIDATE_DEFINITION, validateInstance, validateType } from './validate.
 import { runBots } from './run-bots.js';
 import { EXPORT_DEFINITIONS, groupExport, patientExport } from './export.js';
 import { SUBMIT_DEFINITION, submit } from './submit.js';
+import { VIEW_RUN_DEFINITION, viewRunInstance, viewRunType } from './view-run.js';
 
 interface Operation {
   /** The OperationDefinition canonical /metadata names (R4 CapabilityStatement.rest.resource.operation). */
@@ -17,6 +18,8 @@ interface Operation {
   onlyOn?: Readonly<Record<string, string>>;
   type?: Partial<Record<HttpMethod, FhirHandler>>;
   instance?: Partial<Record<HttpMethod, FhirHandler>>;
+  /** It reads `_format` itself (output formats other than JSON): the HTTP layer leaves `_format` and Accept to it. */
+  ownFormat?: boolean;
 }
 
 export const OPERATIONS: Record<string, Operation> = {
@@ -31,7 +34,23 @@ export const OPERATIONS: Record<string, Operation> = {
     type: { GET: patientExport, POST: patientExport },
     instance: { GET: groupExport, POST: groupExport },
   },
+  // SQL on FHIR: ViewDefinition/$run and ViewDefinition/[id]/$run, with its own output formats.
+  run: {
+    definition: VIEW_RUN_DEFINITION,
+    onlyOn: { ViewDefinition: VIEW_RUN_DEFINITION },
+    type: { POST: viewRunType },
+    instance: { GET: viewRunInstance, POST: viewRunInstance },
+    ownFormat: true,
+  },
 };
+
+/** Whether `path` (below the FHIR base) calls an operation that chooses its own output format. */
+export function choosesOwnFormat(path: string): boolean {
+  const last = path.slice(path.lastIndexOf('/') + 1);
+  if (!last.startsWith('$')) return false;
+  const name = last.slice(1);
+  return Object.hasOwn(OPERATIONS, name) && OPERATIONS[name]!.ownFormat === true;
+}
 
 /** The operations listed for a resource type in /metadata, with the definition each has there. */
 export function operationsOf(type: string): Array<{ name: string; definition: string }> {
@@ -40,6 +59,11 @@ export function operationsOf(type: string): Array<{ name: string; definition: st
     const definition = op.onlyOn[type];
     return definition ? [{ name, definition }] : [];
   });
+}
+
+/** Operations served only on types `outside` picks (listed with the server's own in /metadata). */
+export function operationsOnOtherTypes(outside: (type: string) => boolean): Array<{ name: string; definition: string }> {
+  return Object.entries(OPERATIONS).flatMap(([name, op]) => Object.entries(op.onlyOn ?? {}).filter(([type]) => outside(type)).map(([, definition]) => ({ name, definition })));
 }
 
 function dispatch(level: 'type' | 'instance'): FhirHandler {
