@@ -25,6 +25,8 @@ export type Frequency = '1' | '7' | '8';
 export interface Submission {
   /** `DocumentReference/id` of the 837P batch. */
   readonly batch: string;
+  /** ST02 of the transaction set that carried it (a 999 accepts or rejects transaction sets). */
+  readonly transaction?: string;
   readonly frequency: Frequency;
   /** When it was sent (instant). */
   readonly sent: string;
@@ -44,6 +46,7 @@ export function submissionsOf(claim: Claim): Submission[] {
       const part = (url: string) => e.extension?.find((x) => x.url === url);
       return {
         batch: part('batch')?.valueReference?.reference ?? '',
+        transaction: part('transaction')?.valueString,
         frequency: (part('frequency')?.valueCode ?? '1') as Frequency,
         sent: part('sent')?.valueDateTime ?? '',
         fingerprint: part('fingerprint')?.valueString ?? '',
@@ -56,6 +59,7 @@ export function submissionExtension(s: Submission): Extension {
     url: SUBMISSION_EXTENSION,
     extension: [
       { url: 'batch', valueReference: { reference: s.batch } },
+      ...(s.transaction ? [{ url: 'transaction', valueString: s.transaction }] : []),
       { url: 'frequency', valueCode: s.frequency },
       { url: 'sent', valueDateTime: s.sent },
       { url: 'fingerprint', valueString: s.fingerprint },

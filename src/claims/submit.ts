@@ -288,8 +288,11 @@ async function writeFile(tx: Repository, batch: Batch, receiver: string, payer: 
     operation: 'submit',
     sources: batch.claims.map((c) => `Claim/${c.claim.id}/_history/${c.claim.meta?.versionId ?? ''}`),
   });
+  // The ST02 of each claim's transaction set (batchTransactions is the writer's own split).
+  const setOf = new Map(batchTransactions(withNumbers).flatMap((set, i) => set.map((c) => [c.claim.id, String(transactions[i]).padStart(4, '0')] as const)));
   for (const { claim, frequency, responses } of withNumbers) {
-    const sent = { ...claim, extension: [...(claim.extension ?? []), submissionExtension({ batch: stored.documentReference, frequency, sent: now.toISOString(), fingerprint: fingerprintOf(claim) })] };
+    const record = { batch: stored.documentReference, transaction: setOf.get(claim.id), frequency, sent: now.toISOString(), fingerprint: fingerprintOf(claim) };
+    const sent = { ...claim, extension: [...(claim.extension ?? []), submissionExtension(record)] };
     const staged = withStage(sent, deriveStage(sent, responses));
     const { meta: _meta, ...resource } = staged;
     await tx.update(resource, { ifMatch: Number(claim.meta?.versionId) });

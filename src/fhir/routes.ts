@@ -13,6 +13,7 @@ import { createCapabilitiesHandler } from './capabilities.js';
 import { loadDefinitions } from '../validation/definitions.js';
 import { instanceOperation, typeOperation } from './operations/registry.js';
 import { listBots } from './operations/bots.js';
+import { processX12Operation } from './operations/process-x12.js';
 import { readOperationDefinition } from './operations/operation-definition.js';
 import { supportedSearchParams } from '../search/capability.js';
 import { systemExport } from './operations/export.js';
@@ -29,6 +30,7 @@ export function createRouter(): Router {
     .add('POST', '', createBundleHandler(router))
     .add('GET', '', systemSearch)
     .add('GET', '$bots', listBots)
+    .add('POST', '$process-x12', processX12Operation)
     .add('GET', '$export', systemExport)
     .add('POST', '$export', systemExport)
     .add('GET', '$export-status/:id', exportStatus)

@@ -9,6 +9,7 @@ import { VALIDATE_DEFINITION, validateInstance, validateType } from './validate.
 import { runBots } from './run-bots.js';
 import { EXPORT_DEFINITIONS, groupExport, patientExport } from './export.js';
 import { SUBMIT_DEFINITION, submit } from './submit.js';
+import { TIMELINE_DEFINITION, timeline } from './timeline.js';
 import { VIEW_RUN_DEFINITION, viewRunInstance, viewRunType } from './view-run.js';
 
 interface Operation {
@@ -25,6 +26,7 @@ interface Operation {
 export const OPERATIONS: Record<string, Operation> = {
   // Claims out the door (issue 20): Claim/$submit writes the 837P batches.
   submit: { definition: SUBMIT_DEFINITION, onlyOn: { Claim: SUBMIT_DEFINITION }, type: { POST: submit } },
+  timeline: { definition: TIMELINE_DEFINITION, onlyOn: { Claim: TIMELINE_DEFINITION }, instance: { GET: timeline } },
   validate: { definition: VALIDATE_DEFINITION, type: { POST: validateType }, instance: { POST: validateInstance, GET: validateInstance } },
   'run-bots': { definition: 'http://stride-fhir.org/fhir/OperationDefinition/run-bots', instance: { POST: runBots } },
   // Bulk Data: Patient/$export (type level) and Group/[id]/$export (instance level); [base]/$export is in routes.ts.
