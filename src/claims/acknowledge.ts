@@ -105,6 +105,7 @@ async function answer999(tx: Repository, ack: GroupAck, answers: Answer[], issue
     issues.push(warning(`Group ${ack.group} is not a batch Stride sent: a work-queue Task was opened.`));
     return;
   }
+  if (ack.version && !ack.version.includes('X222')) issues.push(warning(`The 999 says group ${ack.group} was ${ack.version}; Stride sent it as 005010X222A1 (837P): it is matched by its control number.`));
   const claims = await claimsOfBatch(tx, `DocumentReference/${batch.id}`);
   // AK9 rejecting the whole group with no AK2: every transaction set of the batch is rejected.
   const sets = ack.transactions.length ? ack.transactions : [{ transactionSet: '837', control: '*', code: ack.code, accepted: groupAccepted(ack), errors: [], line: 0 }];

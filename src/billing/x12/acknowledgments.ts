@@ -127,9 +127,14 @@ export interface ClaimStatus {
   readonly line: number;
 }
 
+/** HL03 levels whose TRN*2 names a claim: subscriber 22 and dependent 23 (277, X212), patient PT (277CA, X214). */
+const CLAIM_LEVELS = new Set(['22', '23', 'PT']);
+
 /**
- * The claim-level statuses of a 277 or 277CA: each TRN*2 (claim status tracking number) after its HL, with the STC
- * segments and REF*1K that follow it until the next HL; service-line STCs (after SVC) are reported with the claim's.
+ * The claim-level statuses of a 277 or 277CA: each TRN*2 (claim status tracking number) in a subscriber, dependent
+ * or patient level (HL03 22, 23, PT), with the STC segments and REF*1K that follow it until the next HL; service-line
+ * STCs (after SVC) are reported with the claim's. A TRN*2 at the information receiver's level traces a 276 request,
+ * not a claim, and is not one.
  */
 export function read277(tx: Transaction, componentSeparator: string): ClaimStatus[] {
   const out: ClaimStatus[] = [];
@@ -146,9 +151,12 @@ export function read277(tx: Transaction, componentSeparator: string): ClaimStatu
     out.push({ controlNumber: element(current.trn, 2), payerClaimNumber: current.payer, statuses, verdict: meaning.verdict, text: text || meaning.text, line: current.trn.line });
     current = undefined;
   };
+  let level = '';
   for (const s of tx.segments) {
-    if (s.tag === 'HL') close();
-    else if (s.tag === 'TRN' && element(s, 1) === '2') {
+    if (s.tag === 'HL') {
+      close();
+      level = element(s, 3);
+    } else if (s.tag === 'TRN' && element(s, 1) === '2' && CLAIM_LEVELS.has(level)) {
       close();
       current = { trn: s, stcs: [] };
     } else if (s.tag === 'STC' && current) current.stcs.push(s);
