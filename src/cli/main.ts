@@ -5,6 +5,7 @@ import { importCommand } from './import.js';
 import { validateCommand } from './validate.js';
 import { reindexCommand } from './reindex.js';
 import { rebillCommand } from './rebill.js';
+import { x12Command } from './x12.js';
 import { STRIDE_VERSION } from '../fhir/routes.js';
 
 const program = new Command();
@@ -43,6 +44,14 @@ program
   .requiredOption('--since <date>', 'sessions whose period starts on or after this date (YYYY-MM-DD)')
   .action(async (options: { since: string }) => {
     process.exitCode = await rebillCommand(options);
+  });
+
+program
+  .command('x12')
+  .description('process X12 files from a clearinghouse or payer (999, 277CA, 277), as POST $process-x12 does')
+  .argument('<files...>', 'X12 files')
+  .action(async (files: string[]) => {
+    process.exitCode = await x12Command(files);
   });
 
 program.parseAsync(process.argv).catch((err: unknown) => {

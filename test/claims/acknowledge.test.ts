@@ -6,12 +6,14 @@
  * number, and $timeline tells it all.
  */
 import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import type { Claim, ClaimResponse, DocumentReference, OperationOutcome, Parameters, ParametersParameter, Procedure, Task } from '@medplum/fhirtypes';
 import { describeEachEngine, startTestServer, type TestServer } from '../support/server.js';
 import { fhir } from '../support/http.js';
 import { sql } from '../../src/sql/sql.js';
+import { runCli } from '../support/cli.js';
 import { createPatient, createPractice, searchAll, type Practice } from './practice.js';
 import { read837P } from './read-837p.js';
 import { ack277CA, ack999 } from './acks.js';
@@ -150,6 +152,18 @@ describeEachEngine('$process-x12: acknowledgments move claims', (engine) => {
     expect([unsupported.status, unsupported.body.issue[0]!.details!.text]).toEqual([400, expect.stringMatching(/reads 999 .* this file is a 837/)]);
     expect(await counts()).toEqual(before);
   });
+
+  it('stride x12 FILE... processes files as $process-x12 does, names each refusal, and exits 1 when one was refused', async () => {
+    const { claims } = await sendBatch(1, '2026-11-24');
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'stride-x12-'));
+    fs.writeFileSync(path.join(dir, 'ack.277'), ack277CA([{ controlNumber: pcn(claims[0]!), status: 'A2:20' }], 960));
+    fs.writeFileSync(path.join(dir, 'junk.x12'), 'not X12 at all');
+    const run = await runCli(['x12', path.join(dir, 'ack.277'), path.join(dir, 'junk.x12')], s.env);
+    expect(run.code, run.stderr).toBe(1);
+    expect(run.stdout).toContain(`information: Claim/${claims[0]!.id} (${pcn(claims[0]!)}) accepted`);
+    expect(run.stdout).toMatch(/junk\.x12: refused: The file is not valid X12, nothing was recorded/);
+    expect(stage(await claim(claims[0]!.id!))).toBe('accepted');
+  }, 240_000);
 
   it.skipIf(!haveSamples)('the shared 999 samples: the rejected one rejects the batch it names (group 28), the accepted one is refused (its IEA02 is not its ISA13)', async () => {
     await s.stride.repo.transaction((tx) => tx.db.run(sql`UPDATE x12_counter SET value = 27 WHERE name IN ('group', 'transaction')`));
