@@ -8,29 +8,9 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { send, startStride, type BenchModule, type Child } from './harness.js';
+import { peakRss, rssMb, send, startStride, type BenchModule } from './harness.js';
 
 const SYNTHEA = process.env.STRIDE_BENCH_SYNTHEA ?? path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../../../shared/conformance/synthea-r4');
-
-function rssMb(pid: number | undefined): number {
-  try {
-    const m = /VmRSS:\s+(\d+) kB/.exec(fs.readFileSync(`/proc/${pid}/status`, 'utf8'));
-    return m ? Number(m[1]) / 1024 : NaN;
-  } catch {
-    return NaN;
-  }
-}
-
-/** Samples the child's resident memory every 10 ms while `work` runs; returns the highest. */
-async function peakRss<T>(child: Child, work: () => Promise<T>): Promise<{ result: T; peakMb: number }> {
-  let peakMb = rssMb(child.pid);
-  const timer = setInterval(() => (peakMb = Math.max(peakMb, rssMb(child.pid))), 10);
-  try {
-    return { result: await work(), peakMb: Math.max(peakMb, rssMb(child.pid)) };
-  } finally {
-    clearInterval(timer);
-  }
-}
 
 async function exportOnce(port: number): Promise<{ resources: number; bytes: number; files: string[] }> {
   const kick = await send(port, 'GET', '/fhir/$export', undefined, { prefer: 'respond-async' });

@@ -106,6 +106,27 @@ function processCpuMs(pid: number | undefined): number | undefined {
   }
 }
 
+/** A process's resident memory in MB (/proc; NaN off Linux). */
+export function rssMb(pid: number | undefined): number {
+  try {
+    const m = /VmRSS:\s+(\d+) kB/.exec(fs.readFileSync(`/proc/${pid}/status`, 'utf8'));
+    return m ? Number(m[1]) / 1024 : NaN;
+  } catch {
+    return NaN;
+  }
+}
+
+/** Samples the child's resident memory every 10 ms while `work` runs; returns the highest. */
+export async function peakRss<T>(child: Child, work: () => Promise<T>): Promise<{ result: T; peakMb: number }> {
+  let peakMb = rssMb(child.pid);
+  const timer = setInterval(() => (peakMb = Math.max(peakMb, rssMb(child.pid))), 10);
+  try {
+    return { result: await work(), peakMb: Math.max(peakMb, rssMb(child.pid)) };
+  } finally {
+    clearInterval(timer);
+  }
+}
+
 export function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const srv = net.createServer().listen(0, '127.0.0.1', () => {

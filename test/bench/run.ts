@@ -16,9 +16,10 @@ import { botsBench } from './bots.js';
 import { searchBench } from './search.js';
 import { exportBench } from './export.js';
 import { viewsBench } from './views.js';
+import { submitBench } from './submit.js';
 
 /** Bench modules in run order; add a module (one file, one BenchModule) here to add figures. */
-const MODULES: BenchModule[] = [readBench, createBench, ingestBench, validateBench, botsBench, searchBench, exportBench, viewsBench];
+const MODULES: BenchModule[] = [readBench, createBench, ingestBench, validateBench, botsBench, searchBench, exportBench, viewsBench, submitBench];
 
 function arg(name: string): string | undefined {
   const i = process.argv.indexOf(name);
