@@ -31,12 +31,11 @@ function isInvariantFinding(issue: OperationOutcomeIssue): boolean {
 }
 
 /**
- * @medplum/core reads the type of an absolute reference as its scheme ('got "http:"', 'got "urn:uuid:..."') and
- * warns; the reference
- * layer (references.ts) checks absolute references itself.
+ * @medplum/core's target-type warning ('Invalid reference: got "X"'), which also misreads an absolute reference's
+ * scheme as its type: the reference layer (references.ts, checkTargetType) checks target types itself, as an error.
  */
 function misreadAbsoluteReference(issue: OperationOutcomeIssue): boolean {
-  return issue.severity === 'warning' && /^Invalid reference: got "[^"]*:[^"]*"/.test(issue.details?.text ?? '');
+  return issue.severity === 'warning' && (issue.details?.text ?? '').startsWith('Invalid reference: got "');
 }
 
 /** Medplum's messages are terse ("Missing required property"); prefix the element so a person can act on it. */

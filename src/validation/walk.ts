@@ -8,7 +8,9 @@
 import type { OperationOutcomeIssue, Resource } from '@medplum/fhirtypes';
 import type { FieldPlan, Plans, TypePlan } from './plan.js';
 import { checkBinding } from './bindings.js';
-import { checkReference } from './references.js';
+import { checkReference, checkTargetType } from './references.js';
+import { primitiveProblem } from './primitives.js';
+import { checkDatatype, hasDatatypeRule } from './datatypes.js';
 import { issue } from './issues.js';
 
 const ID = /^[A-Za-z0-9\-.]{1,64}$/;
@@ -93,6 +95,10 @@ export class Walker {
       this.out.push(issue('error', 'structure', `${path}: ${JSON.stringify(value)} is not a ${field.type}: ${field.element} takes an object`, path));
       return;
     }
+    if (field?.primitive && (typeof value === 'number' || typeof value === 'string')) {
+      const problem = primitiveProblem(field.type, value);
+      if (problem) this.out.push(issue('error', 'value', `${path}: ${problem}`, path));
+    }
     if (typeof value === 'string') {
       if (value.charCodeAt(0) === 35 /* # */) frame.hashes.add(value);
       if (field?.checks.length) this.runChecks(field, value, path, frame);
@@ -115,6 +121,7 @@ export class Walker {
       return;
     }
     if (field?.checks.length) this.runChecks(field, value, path, frame);
+    if (field && hasDatatypeRule(field.type)) checkDatatype(field.type, obj, path, this.out);
     if (key.charCodeAt(0) === 95 /* _ */) {
       // A primitive's id and extensions (R4 json.html#primitive): the holder is the primitive element.
       const name = key.slice(1);
@@ -145,7 +152,10 @@ export class Walker {
       else if (check.kind === 'markdown') checkMarkdown(value, path, this.out);
       else {
         const ref = (value as { reference?: unknown }).reference;
-        if (typeof ref === 'string') checkReference(ref, `${path}.reference`, { isResourceType: this.deps.isResourceType, containedIds: frame.containedIds }, this.out);
+        if (typeof ref !== 'string') continue;
+        const before = this.out.length;
+        checkReference(ref, `${path}.reference`, { isResourceType: this.deps.isResourceType, containedIds: frame.containedIds }, this.out);
+        if (field.targets && this.out.length === before) checkTargetType(ref, `${path}.reference`, field.element, field.targets, this.out);
       }
     }
   }

@@ -1,0 +1,45 @@
+/**
+ * The R4 primitive rules the regular expressions of the definitions do not state (R4 datatypes.html#primitive):
+ * - integer: "A signed integer in the range -2,147,483,648..+2,147,483,647 (32-bit; for larger values, use
+ *   decimal)"; positiveInt "Any positive integer in the range 1..2,147,483,647"; unsignedInt "Any non-negative
+ *   integer in the range 0..2,147,483,647". JSON gives them as numbers, so `1e29` parses as an integral number far
+ *   out of range and must still be refused;
+ * - date, dateTime, instant: "SHALL be valid dates" (a real calendar day: 1951-02-30 matches the expression);
+ * - decimal: a finite JSON number (R4 json.html: no NaN or Infinity).
+ * The regular expressions themselves (id, code, uri, date ...) are checked by the structure layer
+ * (@medplum/core's validationRegexes, which are R4's); test/validation/primitives.test.ts checks both against the
+ * R4 expressions with generated values.
+ */
+import { calendarProblem } from './temporal.js';
+
+export const INT32_MIN = -2147483648;
+export const INT32_MAX = 2147483647;
+
+const RANGES: Record<string, [number, number]> = {
+  integer: [INT32_MIN, INT32_MAX],
+  positiveInt: [1, INT32_MAX],
+  unsignedInt: [0, INT32_MAX],
+};
+
+const CALENDAR_TYPES = new Set(['date', 'dateTime', 'instant']);
+
+/** Why a JSON value of a primitive type breaks a rule above, or undefined. Other shapes are the structure layer's. */
+export function primitiveProblem(type: string, value: unknown): string | undefined {
+  if (typeof value === 'number') {
+    const range = RANGES[type];
+    if (range) {
+      if (!Number.isInteger(value)) return undefined; // the structure layer says "Expected number to be an integer"
+      if (value < range[0] || value > range[1]) return `${formatNumber(value)} is out of the ${type} range ${range[0]}..${range[1]} (32-bit); use a decimal element for larger values`;
+    }
+    return undefined;
+  }
+  if (typeof value === 'string' && CALENDAR_TYPES.has(type)) {
+    const problem = calendarProblem(value);
+    return problem && `"${value}" is not a real ${type}: ${problem}`;
+  }
+  return undefined;
+}
+
+function formatNumber(n: number): string {
+  return Math.abs(n) >= 1e21 ? n.toExponential() : String(n);
+}
