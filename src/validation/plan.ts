@@ -7,7 +7,7 @@
 import { tryGetDataType } from '@medplum/core';
 import type { Terminology, Expansion } from './terminology.js';
 
-export type FieldCheck = { kind: 'binding'; expansion: Expansion } | { kind: 'markdown' } | { kind: 'reference' };
+export type FieldCheck = { kind: 'binding'; expansion: Expansion } | { kind: 'markdown' } | { kind: 'reference' } | { kind: 'xhtml' };
 
 export interface FieldPlan {
   /** The element's type for this JSON key: a datatype, a backbone type name, or `Resource`. */
@@ -56,6 +56,7 @@ export class Plans {
         const checks: FieldCheck[] = [];
         if (expansion && CODED.has(t.code)) checks.push({ kind: 'binding', expansion });
         if (t.code === 'markdown') checks.push({ kind: 'markdown' });
+        if (t.code === 'xhtml') checks.push({ kind: 'xhtml' });
         if (t.code === 'Reference') checks.push({ kind: 'reference' });
         const jsonKey = key.endsWith('[x]') ? key.slice(0, -3) + t.code[0].toUpperCase() + t.code.slice(1) : key;
         const targets = t.code === 'Reference' ? targetTypes(t.targetProfile) : undefined;

@@ -10,6 +10,7 @@ import type { FieldPlan, Plans, TypePlan } from './plan.js';
 import { checkBinding } from './bindings.js';
 import { checkReference, checkTargetType } from './references.js';
 import { primitiveProblem } from './primitives.js';
+import { checkNarrative } from './narrative.js';
 import { checkDatatype, hasDatatypeRule } from './datatypes.js';
 import { issue } from './issues.js';
 
@@ -150,6 +151,9 @@ export class Walker {
     for (const check of field.checks) {
       if (check.kind === 'binding') checkBinding(value, check.expansion, 'required', path, this.out);
       else if (check.kind === 'markdown') checkMarkdown(value, path, this.out);
+      else if (check.kind === 'xhtml') {
+        if (typeof value === 'string') checkNarrative(value, path, this.out);
+      }
       else {
         const ref = (value as { reference?: unknown }).reference;
         if (typeof ref !== 'string') continue;
