@@ -25,6 +25,8 @@ export interface Config {
   botsDirs?: string[];
   /** Payer policy files (STRIDE_POLICIES_DIR); default bots/policies/. */
   policiesDir?: string;
+  /** Url prefixes whose unknown extensions $validate accepts (STRIDE_EXTENSION_DOMAINS, comma-separated); default none. */
+  extensionDomains: string[];
 }
 
 function int(value: string | undefined, fallback: number, name: string): number {
@@ -52,5 +54,6 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     sqliteSynchronous: sync,
     botsDirs: env.STRIDE_BOTS_DIR ? env.STRIDE_BOTS_DIR.split(path.delimiter).filter(Boolean).map((d) => path.resolve(d)) : undefined,
     policiesDir: env.STRIDE_POLICIES_DIR ? path.resolve(env.STRIDE_POLICIES_DIR) : undefined,
+    extensionDomains: (env.STRIDE_EXTENSION_DOMAINS ?? '').split(',').map((d) => d.trim()).filter(Boolean),
   };
 }

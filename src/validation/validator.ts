@@ -15,7 +15,7 @@ import { checkStructure } from './structure.js';
 import { checkInvariants } from './invariants.js';
 import { Terminology } from './terminology.js';
 import { Plans } from './plan.js';
-import { Walker } from './walk.js';
+import { Walker, type WalkDeps } from './walk.js';
 import { Extensions } from './extensions.js';
 import { defaultProfilesDir, loadGuide, type Guide } from './profiles.js';
 import { checkProfiles } from './profile-layer.js';
@@ -28,6 +28,8 @@ export { concretePath } from './structure.js';
 export interface ValidatorOptions {
   /** The implementation guide folder; default `profiles/` at the repository root. */
   profilesDir?: string;
+  /** Url prefixes whose unknown extensions $validate accepts (STRIDE_EXTENSION_DOMAINS; extensions.ts). */
+  extensionDomains?: readonly string[];
 }
 
 export interface ValidateOptions {
@@ -64,7 +66,7 @@ export function createValidator(options: ValidatorOptions = {}): Validator {
   for (const r of guide.terminology) terminology.add(r);
   terminology.warm();
   const plans = new Plans(terminology);
-  const extensions = new Extensions(terminology);
+  const extensions = new Extensions(terminology, options.extensionDomains);
   for (const e of guide.extensions) extensions.addGuide(e);
   const isResourceType = (t: string): boolean => defs.resourceTypeSet.has(t);
   const searchParameters = new Map(defs.searchParameters.map((sp) => [sp.url, sp]));
@@ -78,7 +80,9 @@ export function createValidator(options: ValidatorOptions = {}): Validator {
     }
     const base = checkStructure(resource);
     checkInvariants(resource, base, { warnings: opts.purpose === 'validate' });
-    const walker = new Walker({ plans, isResourceType, checkExtension: (ext, path, holder, modifier, out) => extensions.check(ext, path, holder, modifier, resource, out) }, base);
+    const extensionOptions = { strictUnknown: opts.purpose === 'validate' };
+    const checkExtension: WalkDeps['checkExtension'] = (ext, path, holder, modifier, out) => extensions.check(ext, path, holder, modifier, resource, out, extensionOptions);
+    const walker = new Walker({ plans, isResourceType, checkExtension }, base);
     walker.walkResource(resource, type);
     if (type === 'Bundle') checkBundle(resource as Bundle, type, base);
     if (type === 'SearchParameter') checkSearchParameter(resource as SearchParameter, type, searchParameters, isResourceType, base);
