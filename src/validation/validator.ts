@@ -7,8 +7,8 @@
  * 4. profiles from meta.profile and the caller (profile-layer.ts), loaded from profiles/ with snapshots built at load.
  * Errors of layers 1-3 make a resource invalid FHIR (400 on write); errors of layer 4 only, a profile violation (422).
  */
-import { OperationOutcomeError } from '@medplum/core';
-import type { Bundle, OperationOutcome, OperationOutcomeIssue, Resource, SearchParameter } from '@medplum/fhirtypes';
+import { OperationOutcomeError, toTypedValue } from '@medplum/core';
+import type { Bundle, Observation, OperationOutcome, OperationOutcomeIssue, Resource, SearchParameter } from '@medplum/fhirtypes';
 import { loadDefinitions } from './definitions.js';
 import { badRequest, unprocessable } from '../fhir/outcomes.js';
 import { checkStructure } from './structure.js';
@@ -22,6 +22,8 @@ import { checkProfiles } from './profile-layer.js';
 import { checkBundle } from './rules/bundle.js';
 import { checkSearchParameter } from './rules/search-parameter.js';
 import { isError } from './issues.js';
+import { vitalSignsProfiles } from './vital-signs.js';
+import { checkScope } from './profile-check.js';
 
 export { concretePath } from './structure.js';
 
@@ -89,6 +91,7 @@ export function createValidator(options: ValidatorOptions = {}): Validator {
     const profile: OperationOutcomeIssue[] = [];
     if (resource.meta?.profile?.length || opts.profiles?.length) checkProfiles(resource, type, opts.profiles ?? [], profileDeps, profile);
     for (const n of walker.nested) checkProfiles(n.resource, n.path, [], profileDeps, profile);
+    if (type === 'Observation') checkVitalSigns(resource as Observation, terminology, profile);
     return { issues: [...base, ...profile], invalidFhir: base.some(isError), profileErrors: profile.some(isError) };
   }
 
@@ -97,6 +100,16 @@ export function createValidator(options: ValidatorOptions = {}): Validator {
     check,
     validate: (resource, opts) => check(resource, opts).issues,
   };
+}
+
+/** R4 observation.html#vitals: an Observation with a vital sign's code SHALL conform to its profile (vital-signs.ts). */
+function checkVitalSigns(observation: Observation, terminology: Terminology, out: OperationOutcomeIssue[]): void {
+  const claimed = new Set(Array.isArray(observation.meta?.profile) ? observation.meta.profile : []);
+  for (const profile of vitalSignsProfiles(observation)) {
+    if (claimed.has(profile.url)) continue; // the profile layer checked it already
+    const tv = toTypedValue(observation);
+    checkScope(profile.root, [{ tv, path: 'Observation' }], { terminology, resource: tv, profile, out });
+  }
 }
 
 export function hasErrors(issues: readonly OperationOutcomeIssue[]): boolean {
