@@ -18,6 +18,13 @@ export function checkBinding(value: unknown, e: Expansion, strength: BindingStre
   const problem = bindingProblem(value, e);
   if (!problem) return;
   const named = `the ${strength} value set ${e.title} (${e.url})`;
+  if (strength === 'required' && typeof value === 'string') {
+    // A bare code (a `code` element) carries no system: the system is inferred from the value set, and a code that
+    // none of its code systems defines has none. The HL7 reference validator reports this as its own error before the
+    // binding's; so does Stride, so that the two count the same problems.
+    const systems = [...e.bySystem.keys()].join(', ') || 'none';
+    out.push(issue('error', 'code-invalid', `${path}: the system of the code "${value}" cannot be determined: no code system of ${e.title} (${systems}) defines it`, path));
+  }
   if (strength === 'required') {
     out.push(issue('error', 'code-invalid', `${path}: ${problem} is not in ${named}; use one of: ${describeCodes(e)}`, path));
   } else {

@@ -8,7 +8,7 @@
  * Errors of layers 1-3 make a resource invalid FHIR (400 on write); errors of layer 4 only, a profile violation (422).
  */
 import { OperationOutcomeError, toTypedValue } from '@medplum/core';
-import type { Bundle, Observation, OperationOutcome, OperationOutcomeIssue, Resource, SearchParameter } from '@medplum/fhirtypes';
+import type { Bundle, CapabilityStatement, Observation, OperationOutcome, OperationOutcomeIssue, Resource, SearchParameter, StructureDefinition, ValueSet } from '@medplum/fhirtypes';
 import { loadDefinitions } from './definitions.js';
 import { badRequest, unprocessable } from '../fhir/outcomes.js';
 import { checkStructure } from './structure.js';
@@ -21,6 +21,7 @@ import { defaultProfilesDir, loadGuide, type Guide } from './profiles.js';
 import { checkProfiles } from './profile-layer.js';
 import { checkBundle } from './rules/bundle.js';
 import { checkSearchParameter } from './rules/search-parameter.js';
+import { checkCapabilityStatement, checkStructureDefinition, checkValueSet } from './rules/conformance.js';
 import { isError } from './issues.js';
 import { vitalSignsProfiles } from './vital-signs.js';
 import { checkScope } from './profile-check.js';
@@ -73,6 +74,7 @@ export function createValidator(options: ValidatorOptions = {}): Validator {
   const isResourceType = (t: string): boolean => defs.resourceTypeSet.has(t);
   const searchParameters = new Map(defs.searchParameters.map((sp) => [sp.url, sp]));
   const profileDeps = { profiles: guide.profiles, terminology };
+  const conformance = { definitions: defs.baseDefinitions, searchParameters, terminology };
 
   function check(resource: Resource, opts: ValidateOptions = {}): ValidationResult {
     const type = resource.resourceType;
@@ -88,6 +90,9 @@ export function createValidator(options: ValidatorOptions = {}): Validator {
     walker.walkResource(resource, type);
     if (type === 'Bundle') checkBundle(resource as Bundle, type, base);
     if (type === 'SearchParameter') checkSearchParameter(resource as SearchParameter, type, searchParameters, isResourceType, base);
+    if (type === 'StructureDefinition') checkStructureDefinition(resource as StructureDefinition, type, conformance, base);
+    if (type === 'CapabilityStatement') checkCapabilityStatement(resource as CapabilityStatement, type, conformance, base);
+    if (type === 'ValueSet') checkValueSet(resource as ValueSet, type, conformance, base);
     const profile: OperationOutcomeIssue[] = [];
     if (resource.meta?.profile?.length || opts.profiles?.length) checkProfiles(resource, type, opts.profiles ?? [], profileDeps, profile);
     for (const n of walker.nested) checkProfiles(n.resource, n.path, [], profileDeps, profile);
