@@ -6,11 +6,13 @@
  *   out of range and must still be refused;
  * - date, dateTime, instant: "SHALL be valid dates" (a real calendar day: 1951-02-30 matches the expression);
  * - decimal: a finite JSON number (R4 json.html: no NaN or Infinity).
- * The regular expressions themselves (id, code, uri, date ...) are checked by the structure layer
- * (@medplum/core's validationRegexes, which are R4's); test/validation/primitives.test.ts checks both against the
- * R4 expressions with generated values.
+ * - every string primitive matches its type's R4 regular expression exactly (the definitions' own, read in
+ *   definitions.ts; @medplum/core's are looser for dateTime and stricter for string and instant, so the structure
+ *   layer's format findings are replaced by these).
+ * test/validation/primitives.test.ts checks all of it against the R4 expressions and ranges with generated values.
  */
 import { calendarProblem } from './temporal.js';
+import { loadDefinitions } from './definitions.js';
 
 export const INT32_MIN = -2147483648;
 export const INT32_MAX = 2147483647;
@@ -33,11 +35,18 @@ export function primitiveProblem(type: string, value: unknown): string | undefin
     }
     return undefined;
   }
-  if (typeof value === 'string' && CALENDAR_TYPES.has(type)) {
+  if (typeof value !== 'string') return undefined;
+  const regex = loadDefinitions().primitiveRegexes.get(type);
+  if (regex && !regex.test(value)) return `${show(value)} is not a valid ${type} (R4 datatypes.html#${type}: ${regex.source.slice(4, -2)})`;
+  if (CALENDAR_TYPES.has(type)) {
     const problem = calendarProblem(value);
     return problem && `"${value}" is not a real ${type}: ${problem}`;
   }
   return undefined;
+}
+
+function show(value: string): string {
+  return JSON.stringify(value.length > 60 ? `${value.slice(0, 60)}...` : value);
 }
 
 function formatNumber(n: number): string {

@@ -86,7 +86,7 @@ export function createValidator(options: ValidatorOptions = {}): Validator {
     checkInvariants(resource, base, { warnings: opts.purpose === 'validate' });
     const extensionOptions = { strictUnknown: opts.purpose === 'validate' };
     const checkExtension: WalkDeps['checkExtension'] = (ext, path, holder, modifier, out) => extensions.check(ext, path, holder, modifier, resource, out, extensionOptions);
-    const walker = new Walker({ plans, isResourceType, checkExtension }, base);
+    const walker = new Walker({ plans, isResourceType, checkExtension, advice: opts.purpose === 'validate' }, base);
     walker.walkResource(resource, type);
     if (type === 'Bundle') checkBundle(resource as Bundle, type, base);
     if (type === 'SearchParameter') checkSearchParameter(resource as SearchParameter, type, searchParameters, isResourceType, base);

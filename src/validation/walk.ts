@@ -28,6 +28,8 @@ export interface WalkDeps {
   plans: Plans;
   isResourceType(type: string): boolean;
   checkExtension(ext: Record<string, unknown>, path: string, holder: ExtensionHolder, modifier: boolean, out: OperationOutcomeIssue[]): void;
+  /** Report what R4 says SHOULD not be (a string's leading or trailing whitespace) as warnings ($validate only). */
+  advice?: boolean;
 }
 
 /** A resource met inside another (contained, Bundle.entry.resource, Parameters.parameter.resource). */
@@ -102,6 +104,11 @@ export class Walker {
     }
     if (typeof value === 'string') {
       if (value.charCodeAt(0) === 35 /* # */) frame.hashes.add(value);
+      if (this.deps.advice && field && STRING_TYPES.has(field.type) && value.trim() !== value) {
+        // R4 datatypes.html#string: "Leading and Trailing whitespace is allowed, but SHOULD be removed when using the
+        // XML format"; the reference validator warns for every format.
+        this.out.push(issue('warning', 'value', `${path}: the ${field.type} starts or ends with whitespace, which SHOULD be removed`, path));
+      }
       if (field?.checks.length) this.runChecks(field, value, path, frame);
       return;
     }
@@ -176,6 +183,7 @@ export class Walker {
 }
 
 const SYSTEM_TYPE = 'http://hl7.org/fhirpath/System.';
+const STRING_TYPES = new Set(['string', 'markdown']);
 
 /** `string` for the FHIRPath system type the definitions give `id` and `Extension.url`. */
 function primitiveName(type: string): string {
