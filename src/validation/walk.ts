@@ -156,7 +156,7 @@ export class Walker {
 
   private runChecks(field: FieldPlan, value: unknown, path: string, frame: Frame): void {
     for (const check of field.checks) {
-      if (check.kind === 'binding') checkBinding(value, check.expansion, 'required', path, this.out);
+      if (check.kind === 'binding') checkBinding(value, check.expansion, 'required', path, this.out, true);
       else if (check.kind === 'markdown') checkMarkdown(value, path, this.out);
       else if (check.kind === 'xhtml') {
         if (typeof value === 'string') checkNarrative(value, path, this.out);

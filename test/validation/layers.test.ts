@@ -37,9 +37,11 @@ describeEachEngine('validation layers', (engine) => {
 
   it('required bindings: a code outside the expanded ValueSet is an error naming the value set; codes inside pass', async () => {
     const bad = errorsOf(await validate({ resourceType: 'Patient', telecom: [{ system: 'pager-ish', value: '123' }], gender: 'female' }));
-    expect(bad).toHaveLength(1);
-    expect(bad[0]).toMatchObject({ code: 'code-invalid', expression: ['Patient.telecom[0].system'] });
-    expect(bad[0].details.text).toContain('http://hl7.org/fhir/ValueSet/contact-point-system');
+    // Two findings, as the reference validator counts them: the bare code's system cannot be determined, and the
+    // code is not in the value set.
+    expect(bad).toHaveLength(2);
+    for (const i of bad) expect(i).toMatchObject({ code: 'code-invalid', expression: ['Patient.telecom[0].system'] });
+    expect(bad[1].details.text).toContain('http://hl7.org/fhir/ValueSet/contact-point-system');
     expect(errorsOf(await validate({ resourceType: 'Patient', telecom: [{ system: 'phone', value: '123' }] }))).toHaveLength(0);
   });
 
