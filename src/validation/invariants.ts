@@ -32,12 +32,18 @@ interface Invariant {
   atom: Atom;
   /** The members of its context it reads (invariant-keys.ts); undefined when it may read more. */
   members: readonly string[] | undefined;
+  /** `_name` for each member: a primitive member may be present only as its extensions. */
+  underscored: readonly string[];
   /** Its value on an empty element of a type, for values that hold none of `members`. */
   whenAbsent: Map<string, boolean>;
+  /** Per context type: none of `members` is a choice element there, so `in` tells whether one is present. */
+  direct: Map<string, boolean>;
 }
 
 interface Field {
   type: string;
+  /** A primitive type: nothing below it to walk. */
+  primitive: boolean;
   /** The element's own constraints and, for a complex type, its type's, without repeats. */
   invariants: Invariant[];
 }
@@ -56,6 +62,8 @@ const ELSEWHERE = new Set(['ele-1', 'dom-3', 'ref-1', 'txt-1', 'txt-2', 'dom-6',
 const plans = new Map<string, TypeInvariants | null>();
 const compiled = new Map<string, Invariant>();
 const ucum = toTypedValue(UCUM);
+/** `_name`: a primitive's Element (id, extension), walked as an Element. */
+const ELEMENT_FIELD: Field = { type: 'Element', primitive: false, invariants: [] };
 
 export interface InvariantOptions {
   /** Also report warning-severity invariants (as warnings). */
@@ -87,19 +95,21 @@ class InvariantWalk {
     this.variables = saved;
   }
 
+  /** Paths are built only for the members that have something to evaluate: most primitives have nothing. */
   private object(obj: Record<string, unknown>, plan: TypeInvariants, path: string, resource: TypedValue): void {
     for (const key in obj) {
       if (key === 'resourceType') continue;
       const value = obj[key];
+      let field: Field | undefined;
       if (key.charCodeAt(0) === 95 /* _ */) {
         // A primitive's id and extensions (R4 json.html#primitive): Element's members.
-        const element = planOf('Element');
-        if (element) this.each(value, `${path}.${key}`, (item, at) => item && typeof item === 'object' && this.object(item as Record<string, unknown>, element, at, resource));
-        continue;
+        field = ELEMENT_FIELD;
+      } else {
+        field = plan.fields.get(key);
+        if (!field || (field.invariants.length === 0 && field.primitive)) continue;
       }
-      const field = plan.fields.get(key);
-      if (!field) continue;
-      this.each(value, `${path}.${key}`, (item, at) => this.item(item, field, at, resource));
+      if (Array.isArray(value)) for (let i = 0; i < value.length; i++) this.item(value[i], field, `${path}.${key}[${i}]`, resource);
+      else this.item(value, field, `${path}.${key}`, resource);
     }
   }
 
@@ -114,14 +124,9 @@ class InvariantWalk {
       return;
     }
     if (field.invariants.length) this.evaluate(field.invariants, { type: field.type, value: item }, path);
-    if (typeof item !== 'object' || Array.isArray(item) || isPrimitive(field.type)) return;
+    if (typeof item !== 'object' || Array.isArray(item) || field.primitive) return;
     const plan = planOf(field.type);
     if (plan) this.object(item as Record<string, unknown>, plan, path, resource);
-  }
-
-  private each(value: unknown, path: string, visit: (item: unknown, at: string) => void): void {
-    if (Array.isArray(value)) for (let i = 0; i < value.length; i++) visit(value[i], `${path}[${i}]`);
-    else visit(value, path);
   }
 
   private evaluate(invariants: readonly Invariant[], value: TypedValue, path: string): void {
@@ -130,7 +135,7 @@ class InvariantWalk {
       if (inv.severity === 'warning' && !this.warnings) continue;
       let ok: boolean;
       try {
-        if (inv.members && typeof value.value === 'object' && value.value !== null && !holdsAny(value.value, inv.members)) {
+        if (inv.members && typeof value.value === 'object' && value.value !== null && lacks(inv, inv.members, value.type, value.value as Record<string, unknown>)) {
           const known = inv.whenAbsent.get(value.type);
           ok = known ?? holds(inv.atom, { type: value.type, value: {} }, { ...v, '%context': { type: value.type, value: {} } });
           if (known === undefined) inv.whenAbsent.set(value.type, ok);
@@ -145,6 +150,19 @@ class InvariantWalk {
       if (!ok) this.out.push(issue(inv.severity, 'invariant', `${path}: ${inv.human} (${inv.key})`, path));
     }
   }
+}
+
+/** Whether `obj` holds none of the invariant's members (a plain `in` test unless one is a choice element). */
+function lacks(inv: Invariant, members: readonly string[], type: string, obj: Record<string, unknown>): boolean {
+  let direct = inv.direct.get(type);
+  if (direct === undefined) {
+    const elements = tryGetDataType(type)?.elements;
+    direct = !!elements && members.every((m) => !elements[`${m}[x]`]);
+    inv.direct.set(type, direct);
+  }
+  if (!direct) return !holdsAny(obj, members);
+  for (let i = 0; i < members.length; i++) if (members[i] in obj || inv.underscored[i] in obj) return false;
+  return true;
 }
 
 function planOf(type: string): TypeInvariants | null {
@@ -170,7 +188,7 @@ function addFields(plan: TypeInvariants, key: string, element: InternalSchemaEle
     const own = invariantsOf(element.constraints);
     const typeRoot = t.code === 'Resource' || isPrimitive(t.code) ? [] : (tryGetDataType(t.code)?.constraints ? invariantsOf(tryGetDataType(t.code)?.constraints) : []);
     const seen = new Set(own.map((i) => i.key));
-    plan.fields.set(name, { type: t.code, invariants: [...own, ...typeRoot.filter((i) => !seen.has(i.key))] });
+    plan.fields.set(name, { type: t.code, primitive: isPrimitive(t.code), invariants: [...own, ...typeRoot.filter((i) => !seen.has(i.key))] });
   }
 }
 
@@ -183,7 +201,8 @@ function invariantsOf(constraints: InternalSchemaElement['constraints']): Invari
     if (!inv) {
       // Members are read from the tree as parsed, before fhirpath.ts replaces some of its operations.
       const members = contextMembers(parseFhirPath(c.expression).child);
-      inv = { key: c.key, human: c.description, severity: c.severity, atom: compileFhirPath(c.expression), members, whenAbsent: new Map() };
+      const underscored = (members ?? []).map((m) => `_${m}`);
+      inv = { key: c.key, human: c.description, severity: c.severity, atom: compileFhirPath(c.expression), members, underscored, whenAbsent: new Map(), direct: new Map() };
       compiled.set(id, inv);
     }
     out.push(inv);

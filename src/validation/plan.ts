@@ -6,6 +6,7 @@
  */
 import { tryGetDataType } from '@medplum/core';
 import type { Terminology, Expansion } from './terminology.js';
+import { primitiveTest } from './primitives.js';
 
 export type FieldCheck = { kind: 'binding'; expansion: Expansion } | { kind: 'markdown' } | { kind: 'reference' } | { kind: 'xhtml' };
 
@@ -19,6 +20,8 @@ export interface FieldPlan {
   checks: FieldCheck[];
   /** For a Reference: the resource types its targetProfiles allow; undefined when any type is allowed. */
   targets?: ReadonlySet<string>;
+  /** For a primitive: whether a value keeps R4's expression, range and calendar (primitives.ts). */
+  valueOk?: (value: unknown) => boolean;
 }
 
 export interface TypePlan {
@@ -60,7 +63,8 @@ export class Plans {
         if (t.code === 'Reference') checks.push({ kind: 'reference' });
         const jsonKey = key.endsWith('[x]') ? key.slice(0, -3) + t.code[0].toUpperCase() + t.code.slice(1) : key;
         const targets = t.code === 'Reference' ? targetTypes(t.targetProfile) : undefined;
-        fields.set(jsonKey, { type: t.code, element: `${schema.path}.${key}`, primitive: isPrimitive(t.code), checks, targets });
+        const valueOk = isPrimitive(t.code) ? primitiveTest(t.code) : undefined;
+        fields.set(jsonKey, { type: t.code, element: `${schema.path}.${key}`, primitive: isPrimitive(t.code), checks, targets, valueOk });
       }
     }
     return { type, path: schema.path, fields };

@@ -25,6 +25,25 @@ const RANGES: Record<string, [number, number]> = {
 
 const CALENDAR_TYPES = new Set(['date', 'dateTime', 'instant']);
 
+/**
+ * A fast test that a JSON value of `type` keeps the rules above (true also for shapes the structure layer reports),
+ * built once per type for the validation plans; undefined when the type has no such rule. primitiveProblem says why
+ * a value that fails it does.
+ */
+export function primitiveTest(type: string): ((value: unknown) => boolean) | undefined {
+  const range = RANGES[type];
+  const regex = loadDefinitions().primitiveRegexes.get(type);
+  const calendar = CALENDAR_TYPES.has(type);
+  if (!range && !regex) return undefined;
+  return (value) => {
+    if (typeof value === 'number') return !range || !Number.isInteger(value) || (value >= range[0] && value <= range[1]);
+    if (typeof value !== 'string') return true;
+    if (regex && !regex.test(value)) return false;
+    // Only a value that names a day can name one that does not exist.
+    return !calendar || value.length < 10 || calendarProblem(value) === undefined;
+  };
+}
+
 /** Why a JSON value of a primitive type breaks a rule above, or undefined. Other shapes are the structure layer's. */
 export function primitiveProblem(type: string, value: unknown): string | undefined {
   if (typeof value === 'number') {

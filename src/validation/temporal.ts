@@ -50,6 +50,8 @@ export function daysInMonth(year: number, month: number): number {
  * when it is one: the day must exist in its month (a leap second, :60, is allowed by the R4 expression and kept).
  */
 export function calendarProblem(text: string): string | undefined {
+  // Every month has a 28th: only days 29-31 need the calendar (the expression has already bounded the parts).
+  if (text.length >= 10 && text.charCodeAt(8) <= 50 /* '2' */ && !(text.charCodeAt(8) === 50 && text.charCodeAt(9) === 57) /* 29 */) return undefined;
   const t = parseDateTime(text);
   if (!t) return undefined;
   const [year, month, day] = t.parts;

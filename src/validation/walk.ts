@@ -98,7 +98,7 @@ export class Walker {
       this.out.push(issue('error', 'structure', `${path}: ${JSON.stringify(value)} is not a ${field.type}: ${field.element} takes an object`, path));
       return;
     }
-    if (field?.primitive && (typeof value === 'number' || typeof value === 'string')) {
+    if (field?.valueOk && !field.valueOk(value)) {
       const problem = primitiveProblem(field.type, value);
       if (problem) this.out.push(issue('error', 'value', `${path}: ${problem}`, path));
     }
