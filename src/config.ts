@@ -25,6 +25,8 @@ export interface Config {
   botsDirs?: string[];
   /** Payer policy files (STRIDE_POLICIES_DIR); default bots/policies/. */
   policiesDir?: string;
+  /** Url prefixes whose unknown extensions $validate accepts (STRIDE_EXTENSION_DOMAINS, comma-separated); default none. */
+  extensionDomains: string[];
   /** Bulk Data $export (src/analytics/export-*.ts): STRIDE_EXPORT_* settings. */
   export: ExportConfig;
   /** The submitter of 837P files ($submit, src/claims/submit.ts): STRIDE_X12_* settings. */
@@ -87,6 +89,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     sqliteSynchronous: sync,
     botsDirs: env.STRIDE_BOTS_DIR ? env.STRIDE_BOTS_DIR.split(path.delimiter).filter(Boolean).map((d) => path.resolve(d)) : undefined,
     policiesDir: env.STRIDE_POLICIES_DIR ? path.resolve(env.STRIDE_POLICIES_DIR) : undefined,
+    extensionDomains: (env.STRIDE_EXTENSION_DOMAINS ?? '').split(',').map((d) => d.trim()).filter(Boolean),
     export: {
       fileSize: positive(int(env.STRIDE_EXPORT_FILE_SIZE, 100 * 1024 * 1024, 'STRIDE_EXPORT_FILE_SIZE'), 'STRIDE_EXPORT_FILE_SIZE'),
       retentionSeconds: int(env.STRIDE_EXPORT_RETENTION_SECONDS, 24 * 3600, 'STRIDE_EXPORT_RETENTION_SECONDS'),

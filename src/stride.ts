@@ -35,7 +35,7 @@ export async function openStride(config: Config, logger: Logger = createLogger(c
   const bots = await openBots({ dirs: config.botsDirs, policiesDir: config.policiesDir, logger });
   const store = await openStore(config);
   await store.migrate();
-  const repo = new Repository({ store, validator: createValidator({ profilesDir: config.profilesDir }), searcher: createSearcher(), indexer: createIndexer(store.dialect), hook: bots });
+  const repo = new Repository({ store, validator: createValidator({ profilesDir: config.profilesDir, extensionDomains: config.extensionDomains }), searcher: createSearcher(), indexer: createIndexer(store.dialect), hook: bots });
   const router = createRouter();
   const app = createApp({ config, repo, router, logger });
   // Bulk Data $export jobs (src/analytics/export-runner.ts): stopped, and a running job given back, before the store closes.

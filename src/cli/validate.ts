@@ -20,7 +20,8 @@ interface Tally {
 }
 
 export function validateCommand(files: string[], options: ValidateCommandOptions): number {
-  const validator = createValidator({ profilesDir: loadConfig().profilesDir });
+  const config = loadConfig();
+  const validator = createValidator({ profilesDir: config.profilesDir, extensionDomains: config.extensionDomains });
   const tally: Tally = { resources: 0, errors: 0, warnings: 0, failedFiles: 0 };
   for (const file of files) {
     const failed = validateFile(validator, file, options.profile ?? [], tally);
@@ -62,7 +63,7 @@ function issuesOf(validator: Validator, resource: unknown, profiles: string[]): 
   if (!resource || typeof resource !== 'object' || Array.isArray(resource) || typeof type !== 'string') {
     return [{ severity: 'error', code: 'invalid', details: { text: 'not a FHIR resource: a JSON object with "resourceType" is expected' } }];
   }
-  return validator.validate(resource as Resource, { profiles });
+  return validator.validate(resource as Resource, { profiles, purpose: 'validate' });
 }
 
 function readResources(file: string): Array<{ resource: unknown; where: string }> {

@@ -14,10 +14,21 @@ interface CodingLike {
   code?: unknown;
 }
 
-export function checkBinding(value: unknown, e: Expansion, strength: BindingStrength, path: string, out: OperationOutcomeIssue[]): void {
+/**
+ * @param inferSystem report, for a bare code of a required binding, that its system cannot be determined (the base
+ *   specification's bindings, where the HL7 reference validator counts this as an error of its own).
+ */
+export function checkBinding(value: unknown, e: Expansion, strength: BindingStrength, path: string, out: OperationOutcomeIssue[], inferSystem = false): void {
   const problem = bindingProblem(value, e);
   if (!problem) return;
   const named = `the ${strength} value set ${e.title} (${e.url})`;
+  if (inferSystem && strength === 'required' && typeof value === 'string') {
+    // A bare code (a `code` element) carries no system: the system is inferred from the value set, and a code that
+    // none of its code systems defines has none. The HL7 reference validator reports this as its own error before the
+    // binding's; so does Stride, so that the two count the same problems.
+    const systems = [...e.bySystem.keys()].join(', ') || 'none';
+    out.push(issue('error', 'code-invalid', `${path}: the system of the code "${value}" cannot be determined: no code system of ${e.title} (${systems}) defines it`, path));
+  }
   if (strength === 'required') {
     out.push(issue('error', 'code-invalid', `${path}: ${problem} is not in ${named}; use one of: ${describeCodes(e)}`, path));
   } else {

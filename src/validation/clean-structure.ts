@@ -5,9 +5,8 @@
  * module answers one question fast: "would validateResource report nothing that structure.ts keeps?".
  *
  * It walks only the properties present, against plans compiled once per type from the same InternalTypeSchema
- * validateResource uses, and evaluates the same invariants (error severity, same skipped keys, same variables) with
- * the same FHIRPath engine (an invariant that reads only members an element lacks takes its value on an empty element:
- * invariant-keys.ts). It returns true only when every check validateResource makes passes; anything it does not
+ * validateResource uses. Invariants are not its concern: structure.ts drops validateResource's invariant issues and
+ * invariants.ts evaluates every invariant itself, for clean and unclean resources alike. It returns true only when every check validateResource makes passes; anything it does not
  * model (primitive extensions `_x`, empty values, nulls, unknown or ambiguous properties, two choices of one element,
  * fixed/pattern/slicing, a failing check) makes it return false, and the caller runs validateResource itself, whose
  * issues (and their wording) are then what the client sees. So a false answer costs one extra walk and can never
@@ -15,35 +14,17 @@
  * across the conformance resources, the examples and mutations of them.
  */
 import {
-  evalFhirPathTyped,
   fhirTypeToJsType,
   isEmpty,
   isReference,
   isResource,
-  parseFhirPath,
-  toTypedValue,
   tryGetDataType,
-  UCUM,
   validationRegexes,
   type InternalSchemaElement,
   type InternalTypeSchema,
   type TypedValue,
 } from '@medplum/core';
 import type { Resource } from '@medplum/fhirtypes';
-import { contextMembers, holdsAny } from './invariant-keys.js';
-
-type Atom = ReturnType<typeof parseFhirPath>;
-
-/** An invariant, the members of its context it reads (invariant-keys.ts), and its value where none is present. */
-interface Invariant {
-  atom: Atom;
-  members: readonly string[] | undefined;
-  /** Type -> its value on an empty element of that type. */
-  whenAbsent: Map<string, boolean>;
-}
-
-/** validateResource does not evaluate these (its own list; ele-1 and dom-3 need whole-tree functions). */
-const SKIPPED_CONSTRAINTS = new Set(['ele-1', 'dom-3', 'org-1', 'sdf-19']);
 const HL7_SD = 'http://hl7.org/fhir/StructureDefinition/';
 const MEDPLUM_SD = 'https://medplum.com/fhir/StructureDefinition/';
 const MAX_STRING = 1024 * 1024;
@@ -58,7 +39,6 @@ interface Property {
   /** 'string' | 'number' | 'boolean' for primitives; undefined for complex types. */
   jsType: string | undefined;
   regex: RegExp | undefined;
-  constraints: Invariant[];
   /**
    * For Reference: the resource types validateResource's target check accepts; 'any' when it accepts every type
    * (no target, `Resource`, or a target it does not recognise).
@@ -71,11 +51,9 @@ interface Plan {
   /** Slots of elements with min > 0. */
   required: number[];
   slots: number;
-  constraints: Invariant[];
 }
 
 const plans = new Map<string, Plan | null>();
-const ucum = toTypedValue(UCUM);
 
 /**
  * True only when `validateResource(resource)` would return no issue that structure.ts keeps (see the module comment).
@@ -83,10 +61,8 @@ const ucum = toTypedValue(UCUM);
 export function isCleanStructure(resource: Resource): boolean {
   const plan = planOf(resource.resourceType);
   if (!plan) return false;
-  const root: TypedValue = { type: resource.resourceType, value: resource };
-  const walk = new Walk(root);
+  const walk = new Walk();
   try {
-    if (!walk.constraints(plan.constraints, root, resource)) return false;
     return walk.object(resource as unknown as Record<string, unknown>, plan, resource, true);
   } catch {
     // A shape the plans did not expect (the full validator will say what it is).
@@ -95,12 +71,6 @@ export function isCleanStructure(resource: Resource): boolean {
 }
 
 class Walk {
-  private readonly variables: Record<string, TypedValue>;
-
-  constructor(root: TypedValue) {
-    this.variables = { '%context': root, '%ucum': ucum, '%resource': root, '%rootResource': root };
-  }
-
   object(obj: Record<string, unknown>, plan: Plan, resource: object, isResourceValue: boolean): boolean {
     const seen: Array<boolean | undefined> = new Array(plan.slots);
     for (const key in obj) {
@@ -146,42 +116,11 @@ class Walk {
     } else if (!property.jsType && 'resourceType' in (item as object)) {
       return false;
     }
-    const typed: TypedValue = { type, value: item };
-    if (property.constraints.length && !this.constraints(property.constraints, typed, resource)) return false;
     if (type === 'Reference' && !referenceOk(item, property.targets)) return false;
     if (property.jsType) return true;
     const plan = planOf(type);
     return plan !== null && this.object(item as Record<string, unknown>, plan, inner, inner !== resource);
   }
-
-  /**
-   * validateResource's invariant check: each expression must give exactly `true`. One that reads only members the
-   * value does not hold has the value it has on an empty element, evaluated once per type.
-   */
-  constraints(invariants: readonly Invariant[], value: TypedValue, resource: object): boolean {
-    const v = this.variables;
-    v['%resource'] = resource === (v['%rootResource'].value as object) ? v['%rootResource'] : toTypedValue(resource);
-    for (const invariant of invariants) {
-      let ok: boolean | undefined;
-      if (invariant.members && typeof value.value === 'object' && !holdsAny(value.value as object, invariant.members)) {
-        ok = invariant.whenAbsent.get(value.type);
-        if (ok === undefined) {
-          ok = holds(invariant.atom, { type: value.type, value: {} }, v);
-          invariant.whenAbsent.set(value.type, ok);
-        }
-      } else {
-        ok = holds(invariant.atom, value, v);
-      }
-      if (!ok) return false;
-    }
-    return true;
-  }
-}
-
-function holds(atom: Atom, value: TypedValue, variables: Record<string, TypedValue>): boolean {
-  variables['%context'] = value;
-  const result = evalFhirPathTyped(atom, [value], variables);
-  return result.length === 1 && result[0].value === true;
 }
 
 function primitiveOk(value: string | number | boolean, type: string, regex: RegExp | undefined): boolean {
@@ -241,7 +180,6 @@ function compile(schema: InternalTypeSchema): Plan | null {
     const last = element.path.slice(element.path.lastIndexOf('.') + 1);
     if (element.fixed || element.pattern || element.slicing || last !== key || !element.type?.length) return null;
     if (element.min > 0) required.push(slot);
-    const constraints = atoms(element.constraints);
     const choice = key.endsWith('[x]');
     const types = choice ? element.type : [element.type[0]];
     for (const t of types) {
@@ -249,7 +187,7 @@ function compile(schema: InternalTypeSchema): Plan | null {
       if (properties.has(name)) return null;
       const jsType = (fhirTypeToJsType as Record<string, string>)[t.code];
       const targets = t.code === 'Reference' ? acceptedTargets(t.targetProfile) : 'any';
-      properties.set(name, { element, slot, type: t.code, jsType, regex: validationRegexes[t.code], constraints, targets });
+      properties.set(name, { element, slot, type: t.code, jsType, regex: validationRegexes[t.code], targets });
     }
   }
   // validateResource reads a name like `valueSetX` as a choice of `value[x]` when that element exists: a name whose
@@ -258,7 +196,7 @@ function compile(schema: InternalTypeSchema): Plan | null {
     const reading = choiceReading(name, schema.elements);
     if (reading !== undefined && reading !== entries[property.slot][0]) properties.delete(name);
   }
-  return { properties, required, slots: entries.length, constraints: atoms(schema.constraints) };
+  return { properties, required, slots: entries.length };
 }
 
 /** The choice element validateResource's additional-property check would read `name` as, if any. */
@@ -269,13 +207,4 @@ function choiceReading(name: string, elements: Record<string, InternalSchemaElem
     if (elements[`${prefix}[x]`]) return `${prefix}[x]`;
   }
   return undefined;
-}
-
-function atoms(constraints: InternalSchemaElement['constraints']): Invariant[] {
-  return (constraints ?? [])
-    .filter((c) => c.severity === 'error' && !SKIPPED_CONSTRAINTS.has(c.key))
-    .map((c) => {
-      const atom = parseFhirPath(c.expression);
-      return { atom, members: contextMembers(atom.child), whenAbsent: new Map() };
-    });
 }

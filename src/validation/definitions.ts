@@ -21,6 +21,11 @@ export interface Definitions {
   /** Every base R4 StructureDefinition (resources and datatypes) by canonical url: the bases profiles derive from. */
   baseDefinitions: ReadonlyMap<string, StructureDefinition>;
   searchParameters: readonly SearchParameter[];
+  /**
+   * Each primitive type's R4 regular expression (the `regex` extension on its value element), anchored, with Java's
+   * `\s`/`\S` (ASCII whitespace only, the reference validator's engine) instead of JavaScript's Unicode ones.
+   */
+  primitiveRegexes: ReadonlyMap<string, RegExp>;
 }
 
 /**
@@ -77,6 +82,7 @@ export function loadDefinitions(): Definitions {
     }
   }
   loaded = {
+    primitiveRegexes: primitiveRegexesOf(types),
     resourceTypes,
     resourceTypeSet: new Set(resourceTypes),
     summaryElements,
@@ -101,6 +107,67 @@ function guideSearchParameters(): SearchParameter[] {
     .filter((f) => f.startsWith('SearchParameter-') && f.endsWith('.json'))
     .sort()
     .map((f) => JSON.parse(fs.readFileSync(path.join(dir, f), 'utf8')) as SearchParameter);
+}
+
+const REGEX_EXTENSION = 'http://hl7.org/fhir/StructureDefinition/regex';
+
+function primitiveRegexesOf(types: Bundle): Map<string, RegExp> {
+  const out = new Map<string, RegExp>();
+  for (const e of types.entry ?? []) {
+    const sd = e.resource as StructureDefinition | undefined;
+    if (sd?.kind !== 'primitive-type') continue;
+    const value = sd.snapshot?.element?.find((el) => el.path === `${sd.type}.value`);
+    const regex = value?.type?.flatMap((t) => t.extension ?? []).find((x) => x.url === REGEX_EXTENSION)?.valueString;
+    if (regex) out.set(sd.type, new RegExp(`^(?:${javaClasses(regex)})$`));
+  }
+  return out;
+}
+
+/** Java's whitespace class (java.util.regex `\\s` without UNICODE_CHARACTER_CLASS). */
+const JAVA_WS = [' ', '\\t', '\\n', '\\x0B', '\\f', '\\r'];
+
+/**
+ * `\\s` and `\\S` as java.util.regex reads them (ASCII whitespace), in JavaScript syntax: outside a class they become
+ * classes; inside a class `\\s` adds the whitespace characters, and a class holding `\\S` (R4's `[ \\r\\n\\t\\S]`) is
+ * every character but the whitespace it does not list.
+ */
+export function javaClasses(regex: string): string {
+  let out = '';
+  for (let i = 0; i < regex.length; i++) {
+    const c = regex[i];
+    if (c === '\\') {
+      const next = regex[i + 1];
+      out += next === 's' ? `[${JAVA_WS.join('')}]` : next === 'S' ? `[^${JAVA_WS.join('')}]` : c + next;
+      i++;
+      continue;
+    }
+    if (c !== '[') {
+      out += c;
+      continue;
+    }
+    const end = classEnd(regex, i);
+    out += javaClass(regex.slice(i + 1, end));
+    i = end;
+  }
+  return out;
+}
+
+function classEnd(regex: string, start: number): number {
+  for (let i = start + 1; i < regex.length; i++) {
+    if (regex[i] === '\\') i++;
+    else if (regex[i] === ']') return i;
+  }
+  return regex.length;
+}
+
+function javaClass(body: string): string {
+  const items: string[] = [];
+  for (let i = 0; i < body.length; i++) items.push(body[i] === '\\' ? body[i] + body[++i] : body[i]);
+  if (!items.includes('\\S')) return `[${items.map((t) => (t === '\\s' ? JAVA_WS.join('') : t)).join('')}]`;
+  // Anything non-whitespace, plus the whitespace listed: the complement of the whitespace not listed.
+  const listed = new Set(items);
+  const missing = JAVA_WS.filter((w) => !listed.has(w));
+  return missing.length ? `[^${missing.join('')}]` : '[\\s\\S]';
 }
 
 function applyErrata(bundle: Bundle): void {

@@ -6,8 +6,9 @@
  */
 import { tryGetDataType } from '@medplum/core';
 import type { Terminology, Expansion } from './terminology.js';
+import { primitiveTest } from './primitives.js';
 
-export type FieldCheck = { kind: 'binding'; expansion: Expansion } | { kind: 'markdown' } | { kind: 'reference' };
+export type FieldCheck = { kind: 'binding'; expansion: Expansion } | { kind: 'markdown' } | { kind: 'reference' } | { kind: 'xhtml' };
 
 export interface FieldPlan {
   /** The element's type for this JSON key: a datatype, a backbone type name, or `Resource`. */
@@ -17,6 +18,10 @@ export interface FieldPlan {
   /** A primitive type (its JSON value is a string, number or boolean); otherwise the value is an object. */
   primitive: boolean;
   checks: FieldCheck[];
+  /** For a Reference: the resource types its targetProfiles allow; undefined when any type is allowed. */
+  targets?: ReadonlySet<string>;
+  /** For a primitive: whether a value keeps R4's expression, range and calendar (primitives.ts). */
+  valueOk?: (value: unknown) => boolean;
 }
 
 export interface TypePlan {
@@ -54,13 +59,33 @@ export class Plans {
         const checks: FieldCheck[] = [];
         if (expansion && CODED.has(t.code)) checks.push({ kind: 'binding', expansion });
         if (t.code === 'markdown') checks.push({ kind: 'markdown' });
+        if (t.code === 'xhtml') checks.push({ kind: 'xhtml' });
         if (t.code === 'Reference') checks.push({ kind: 'reference' });
         const jsonKey = key.endsWith('[x]') ? key.slice(0, -3) + t.code[0].toUpperCase() + t.code.slice(1) : key;
-        fields.set(jsonKey, { type: t.code, element: `${schema.path}.${key}`, primitive: isPrimitive(t.code), checks });
+        const targets = t.code === 'Reference' ? targetTypes(t.targetProfile) : undefined;
+        const valueOk = isPrimitive(t.code) ? primitiveTest(t.code) : undefined;
+        fields.set(jsonKey, { type: t.code, element: `${schema.path}.${key}`, primitive: isPrimitive(t.code), checks, targets, valueOk });
       }
     }
     return { type, path: schema.path, fields };
   }
+}
+
+const HL7_SD = 'http://hl7.org/fhir/StructureDefinition/';
+
+/**
+ * The resource types an element's targetProfiles allow (R4 references.html: "the type of the target resource SHALL
+ * be one of those listed"); undefined when any is (no target, `Resource`, or a profile, whose type is not read here).
+ */
+function targetTypes(profiles: readonly string[] | undefined): ReadonlySet<string> | undefined {
+  if (!profiles?.length) return undefined;
+  const types = new Set<string>();
+  for (const p of profiles) {
+    const type = p.startsWith(HL7_SD) ? p.slice(HL7_SD.length) : undefined;
+    if (!type || type === 'Resource' || type === 'DomainResource' || type.includes('/')) return undefined;
+    types.add(type);
+  }
+  return types;
 }
 
 /** FHIR primitive type codes start lower-case; System types are URLs. */

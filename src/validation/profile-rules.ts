@@ -68,6 +68,8 @@ export interface CompiledProfile {
   root: Scope;
   /** Where an extension may be used (StructureDefinition.context), for extension definitions. */
   contexts: string[];
+  /** An extension definition whose root element says isModifier: it belongs in modifierExtension. */
+  isModifier?: boolean;
 }
 
 export function compileProfile(sd: StructureDefinition): CompiledProfile {
@@ -90,7 +92,8 @@ export function compileProfile(sd: StructureDefinition): CompiledProfile {
   for (const scope of scopes.values()) for (const slicing of scope.slicings) resolveMatches(slicing);
   // Only element contexts are checked; an extension-or-FHIRPath context leaves the extension allowed anywhere.
   const contexts = sd.context?.every((c) => c.type === 'element') ? sd.context.map((c) => c.expression) : [];
-  return { url: sd.url, name: sd.name ?? sd.title ?? sd.url, type: sd.type, root, contexts };
+  const isModifier = (sd.snapshot?.element?.[0] ?? diff[0])?.isModifier === true;
+  return { url: sd.url, name: sd.name ?? sd.title ?? sd.url, type: sd.type, root, contexts, isModifier };
 }
 
 function addSlice(el: ElementDefinition, segments: string[], scopes: Map<string, Scope>, url: string): void {

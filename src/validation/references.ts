@@ -19,6 +19,16 @@ export interface ReferenceScope {
   containedIds: ReadonlySet<string>;
 }
 
+/**
+ * R4 references.html#Reference: "the type of the target resource SHALL be one of those listed" in the element's
+ * targetProfiles. Checked where the reference names its type: `Type/id`, `Type?criteria` and RESTful absolute URLs.
+ */
+export function checkTargetType(ref: string, path: string, element: string, targets: ReadonlySet<string>, out: OperationOutcomeIssue[]): void {
+  const type = RELATIVE.exec(ref)?.[1] ?? CONDITIONAL.exec(ref)?.[1] ?? (ABSOLUTE.test(ref) && !ref.startsWith('urn:') ? restfulTail(ref)?.type : undefined);
+  if (!type || targets.has(type)) return;
+  out.push(issue('error', 'structure', `${path}: "${ref}" points to a ${type}, but ${element} may only point to ${[...targets].join(', ')}`, path));
+}
+
 export function checkReference(ref: string, path: string, scope: ReferenceScope, out: OperationOutcomeIssue[]): void {
   if (ref.startsWith('#')) {
     // '#' alone is a contained resource pointing at its container.

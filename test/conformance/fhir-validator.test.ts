@@ -11,16 +11,18 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { describeEachEngine, startTestServer, type TestServer } from '../support/server.js';
 
 const DIR = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../../shared/conformance/fhir-validator-r4');
-const VERDICT_FLOOR = 50;
-const COUNT_FLOOR = 41;
+/**
+ * 52 of 55 is the most this suite allows without a CVX code system: two pairs of cases are one file validated with
+ * different Java options (so one of each pair must disagree), and bundle-id-5's only error is a CVX display.
+ */
+const VERDICT_FLOOR = 52;
+const COUNT_FLOOR = 48;
 
 /** Why the known disagreements are expected: Stride's policy or data it does not have, never a bug left open. */
 const KNOWN: Record<string, string> = {
   'pat-security-bad-string': 'same file as pat-security-good2 (0 errors); HTML in plain strings is only flagged by the Java security-checks option, which Stride follows in its default',
   'contained-resource-bad-id-ignore': 'same file as contained-resource-bad-id (2 errors) run with a Java option to ignore them; Stride reports them',
-  'nested-questionnaire-nested-valueset': 'an unknown extension: Java errors, Stride warns (a server cannot know every extension its clients use)',
   'bundle-id-5': 'a wrong display for CVX 207: Stride has no CVX code system offline',
-  'obs-temp-bad': 'Java applies the R4 body-temperature profile on SNOMED CT 276885007; Stride has no SNOMED CT mapping offline',
 };
 
 interface Case {

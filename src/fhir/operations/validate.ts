@@ -58,7 +58,7 @@ function issuesFor(ctx: RequestContext, type: string, resource: Resource, input:
     const text = `${resource.resourceType}.id: the server assigns the id on create, so "${resource.id}" would be ignored (R4 http.html#create)`;
     issues.push({ severity: 'information', code: 'informational', details: { text }, expression: [`${resource.resourceType}.id`] });
   }
-  issues.push(...ctx.repo.deps.validator.validate(resource, { profiles: input.profiles }));
+  issues.push(...ctx.repo.deps.validator.validate(resource, { profiles: input.profiles, purpose: 'validate' }));
   return issues;
 }
 

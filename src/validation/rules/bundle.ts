@@ -1,7 +1,9 @@
 /**
- * Bundle rules beyond the R4 invariants (bundle.html#fullUrl, #references, #searchset): fullUrl is absolute and
- * agrees with the resource's type and id; search results carry ids and match the searched type; a relative
- * reference between entries resolves to exactly one entry.
+ * Bundle rules beyond the R4 invariants bdl-1 to bdl-12 (which invariants.ts evaluates, with every entry's resource's
+ * own) (bundle.html#fullUrl, #references, #searchset, http.html#paging): fullUrl is absolute and agrees with the
+ * resource's type and id; search results carry ids, match the searched type and say why they are there
+ * (search.mode); the paging relations (self, first, previous, next, last) name one page each, so each occurs at most
+ * once; a relative reference between entries resolves to exactly one entry.
  */
 import type { Bundle, BundleEntry, OperationOutcomeIssue } from '@medplum/fhirtypes';
 import { isAbsoluteUri, restfulTail } from '../references.js';
@@ -16,6 +18,7 @@ export function checkBundle(bundle: Bundle, path: string, out: OperationOutcomeI
   const entries = Array.isArray(bundle.entry) ? bundle.entry : [];
   entries.forEach((entry, i) => isEntry(entry) && checkFullUrl(entry, `${path}.entry[${i}]`, out));
   if (bundle.type === 'searchset') checkSearchset(bundle, entries, path, out);
+  checkLinks(bundle, path, out);
   checkInternalReferences(entries, path, out);
 }
 
@@ -36,12 +39,32 @@ function checkFullUrl(entry: BundleEntry, where: string, out: OperationOutcomeIs
   }
 }
 
+/** Relations that identify one page of a result (R4 http.html#paging; RFC 8288 relation semantics). */
+const SINGLE_RELATIONS = new Set(['self', 'first', 'previous', 'prev', 'next', 'last']);
+
+function checkLinks(bundle: Bundle, path: string, out: OperationOutcomeIssue[]): void {
+  const seen = new Set<string>();
+  (Array.isArray(bundle.link) ? bundle.link : []).forEach((link, i) => {
+    const relation = link?.relation;
+    if (typeof relation !== 'string' || !SINGLE_RELATIONS.has(relation)) return;
+    if (seen.has(relation)) {
+      const where = `${path}.link[${i}].relation`;
+      out.push(issue('error', 'invalid', `${where}: a Bundle has at most one "${relation}" link: it names one page`, where));
+    }
+    seen.add(relation);
+  });
+}
+
 function checkSearchset(bundle: Bundle, entries: readonly BundleEntry[], path: string, out: OperationOutcomeIssue[]): void {
   const self = (Array.isArray(bundle.link) ? bundle.link : []).find((l) => l?.relation === 'self')?.url;
   const searched = self ? /([A-Z][A-Za-z]+)(?:\/_search)?(?:\?|$)/.exec(self.split('?')[0] + '?')?.[1] : undefined;
   entries.forEach((entry, i) => {
     if (!isEntry(entry)) return;
     const r = entry.resource;
+    if (r && !entry.search?.mode) {
+      const where = `${path}.entry[${i}]`;
+      out.push(issue('warning', 'required', `${where}: a search result should say why it is in the set (search.mode: match, include or outcome)`, where));
+    }
     if (!r || entry.search?.mode !== 'match') return;
     const where = `${path}.entry[${i}].resource`;
     if (!r.id) out.push(issue('error', 'invalid', `${where}: a search result must have an id (it comes from a server)`, where));
