@@ -217,14 +217,8 @@ class Compiler {
   }
 
   private literal(node: AstNode | undefined): Closure {
-    if (node?.type === 'BooleanLiteral') {
-      const value = bool(node.text === 'true');
-      return () => value;
-    }
-    if (node?.type === 'StringLiteral') {
-      const value: Collection = [{ v: unquote(node.text ?? ''), p: null, t: 'string' }];
-      return () => value;
-    }
+    if (node?.type === 'BooleanLiteral') return constant(bool(node.text === 'true'));
+    if (node?.type === 'StringLiteral') return constant([{ v: unquote(node.text ?? ''), p: null, t: 'string' }]);
     throw new Unsupported(`literal ${node?.type}`);
   }
 
@@ -292,6 +286,20 @@ class Compiler {
 
   private membership(op: string, left: Closure, right: Closure): Closure {
     if (op !== 'contains' && op !== 'in') throw new Unsupported(op);
+    // `code in ('a' | 'b' | ...)`: a list of literal strings is a set, looked up once per item instead of compared with
+    // each (a trigger listing the 42 therapy codes was a few thousand comparisons per resource).
+    const list = op === 'in' ? CONSTANTS.get(right) : undefined;
+    if (list?.every((n) => typeof n.v === 'string' && n.t === 'string')) {
+      const values = new Set(list.map((n) => n.v as string));
+      return (focus, env) => {
+        const item = left(focus, env);
+        if (item.length === 0) return EMPTY;
+        if (list.length === 0) return bool(false);
+        if (item.length > 1) giveUp();
+        if (typeof item[0]!.v !== 'string' || (item[0]!.t && item[0]!.t !== 'string' && item[0]!.t !== 'code')) return bool(list.some((n) => plainEqual(n, item[0]!)));
+        return bool(values.has(item[0]!.v));
+      };
+    }
     return (focus, env) => {
       const l = left(focus, env);
       const r = right(focus, env);
@@ -306,12 +314,29 @@ class Compiler {
 
   /** `a | b`: both collections, without duplicates (FHIRPath equality; strings and booleans only here). */
   private union(left: Closure, right: Closure): Closure {
+    // The union of constants (a list of literals) is a constant, computed once.
+    const a = CONSTANTS.get(left);
+    const b = CONSTANTS.get(right);
+    if (a && b) {
+      const out: Collection = [];
+      for (const node of [...a, ...b]) if (!out.some((n) => plainEqual(n, node))) out.push(node);
+      return constant(out);
+    }
     return (focus, env) => {
       const out: Collection = [];
       for (const node of [...left(focus, env), ...right(focus, env)]) if (!out.some((n) => plainEqual(n, node))) out.push(node);
       return out;
     };
   }
+}
+
+/** Closures whose value depends on neither focus nor environment (literals, unions of them), with that value. */
+const CONSTANTS = new WeakMap<Closure, Collection>();
+
+function constant(value: Collection): Closure {
+  const closure: Closure = () => value;
+  CONSTANTS.set(closure, value);
+  return closure;
 }
 
 function where(focus: Collection, criteria: Closure, env: Environment): Collection {

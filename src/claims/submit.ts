@@ -13,7 +13,7 @@ import { lockInOrder, lockKey, lockUntilCommit } from '../repo/locks.js';
 import { SYSTEMS } from '../billing/codes.js';
 import { createLookup, type ResourceLookup } from '../billing/session.js';
 import { deriveStage, fingerprintOf, nextFrequency, payerClaimNumber, submissionExtension, submissionsOf, withStage, type ClaimStage, type Frequency } from '../billing/stage.js';
-import { X12Error, batchToX12837P, batchTransactions, type BatchClaim, type X12Parties } from '../billing/x12/claim-837p.js';
+import { X12Error, batchToX12837P, batchTransactions, type BatchClaim, type BatchControlNumbers, type X12Parties } from '../billing/x12/claim-837p.js';
 import { patientControlNumber } from '../billing/x12/format.js';
 import { forEachReference } from '../fhir/references.js';
 import { takeControlNumbers } from './control-numbers.js';
@@ -89,9 +89,9 @@ async function submitIn(tx: Repository, request: SubmitRequest, submitter: Submi
   const files: SubmittedFile[] = [];
   for (const [receiver, list] of byReceiver(claims, resolve)) {
     const payer = resolve(receiver) as Organization | undefined;
-    const batch = sendable(list, resolve, submitter, payer, now, request, refused);
-    if (batch.claims.length === 0) continue;
-    files.push(await writeFile(tx, batch, receiver, payer, now, request));
+    const batch = sendable(list, resolve, submitter, payer, now, request);
+    const file = await writeFile(tx, batch, receiver, payer, now, request, refused);
+    if (file) files.push(file);
   }
   return { files, refused };
 }
@@ -207,36 +207,42 @@ function compare(a: string, b: string): number {
 }
 
 interface Batch {
+  /** The claims to send; writeText drops those the 837P cannot carry. */
   claims: Array<BatchClaim & { responses: ClaimResponse[] }>;
   parties: X12Parties;
   resolve: ResourceLookup;
 }
 
-/**
- * The claims of one receiver that an 837P can carry: each is tried in a file of its own first only when the whole
- * file cannot be written, so that one claim's gap (no member id, a provider without an NPI) refuses that claim with
- * the reason and the others go on.
- */
-function sendable(list: readonly Candidate[], resolve: ResourceLookup, submitter: SubmitterSettings, payer: Organization | undefined, now: Date, request: SubmitRequest, refused: SubmitResult['refused']): Batch {
+/** The claims of one receiver, with the frequency code and payer claim number each goes with. */
+function sendable(list: readonly Candidate[], resolve: ResourceLookup, submitter: SubmitterSettings, payer: Organization | undefined, now: Date, request: SubmitRequest): Batch {
   const parties = partiesFor(submitter, payer, list, resolve, now, request);
   const claims = list.map(({ claim, responses }) => ({ claim, responses, frequency: nextFrequency(claim, responses), payerClaimNumber: payerClaimNumber(responses) }));
-  const numbers = (n: number) => ({ interchange: 1, group: 1, transactions: Array.from({ length: n }, (_, i) => i + 1) });
-  const fits = (set: readonly BatchClaim[]) => {
+  return { claims, parties, resolve };
+}
+
+/**
+ * The file's text. When a claim has a gap the 837P cannot be written with (no member id, a provider without an NPI),
+ * each claim is tried alone to find those that do: they are refused with the reason, and the others go on.
+ */
+function writeText(batch: Batch, numbers: (sets: number) => BatchControlNumbers, reference: string, refused: SubmitResult['refused']): string | null {
+  const attempt = (claims: Batch['claims']) => batchToX12837P(claims, batch.resolve, batch.parties, numbers(batchTransactions(claims).length), reference);
+  try {
+    return attempt(batch.claims);
+  } catch (err) {
+    if (!(err instanceof X12Error)) throw err;
+  }
+  const ok = batch.claims.filter((c) => {
     try {
-      batchToX12837P(set, resolve, parties, numbers(batchTransactions(set).length), 'check');
-      return null;
+      batchToX12837P([c], batch.resolve, batch.parties, { interchange: 1, group: 1, transactions: [1] }, 'check');
+      return true;
     } catch (err) {
-      if (err instanceof X12Error) return err.missing.join('; ');
-      throw err;
+      if (!(err instanceof X12Error)) throw err;
+      refused.push({ claim: `Claim/${c.claim.id}`, reason: `the 837P cannot be written: ${err.missing.join('; ')}` });
+      return false;
     }
-  };
-  if (fits(claims) === null) return { claims, parties, resolve };
-  const ok = claims.filter((c) => {
-    const gap = fits([c]);
-    if (gap !== null) refused.push({ claim: `Claim/${c.claim.id}`, reason: `the 837P cannot be written: ${gap}` });
-    return gap === null;
   });
-  return { claims: ok, parties, resolve };
+  batch.claims = ok;
+  return ok.length ? attempt(ok) : null;
 }
 
 function partiesFor(submitter: SubmitterSettings, payer: Organization | undefined, list: readonly Candidate[], resolve: ResourceLookup, now: Date, request: SubmitRequest): X12Parties {
@@ -258,14 +264,15 @@ function localDateTime(now: Date): string {
 }
 
 /** Numbers, writes and checks the file, stores it, and records the sending on each claim. */
-async function writeFile(tx: Repository, batch: Batch, receiver: string, payer: Organization | undefined, now: Date, request: SubmitRequest): Promise<SubmittedFile> {
-  const sets = batchTransactions(batch.claims).length;
+async function writeFile(tx: Repository, batch: Batch, receiver: string, payer: Organization | undefined, now: Date, request: SubmitRequest, refused: SubmitResult['refused']): Promise<SubmittedFile | null> {
+  batch.claims = batch.claims.map((c) => ({ ...c, claim: withControlNumber(c.claim) }));
   const [interchange] = await takeControlNumbers(tx, 'interchange');
   const [group] = await takeControlNumbers(tx, 'group');
-  const transactions = await takeControlNumbers(tx, 'transaction', sets);
-  const numbers = { interchange: interchange!, group: group!, transactions };
-  const withNumbers = batch.claims.map((c) => ({ ...c, claim: withControlNumber(c.claim) }));
-  const text = batchToX12837P(withNumbers, batch.resolve, batch.parties, numbers, `B${interchange}`);
+  // ST02s for every transaction set the claims could need; a claim refused below leaves a gap, never a repeat.
+  let transactions = await takeControlNumbers(tx, 'transaction', batchTransactions(batch.claims).length);
+  const text = writeText(batch, (sets) => ({ interchange: interchange!, group: group!, transactions: transactions.slice(0, sets) }), `B${interchange}`, refused);
+  if (text === null) return null;
+  transactions = transactions.slice(0, batchTransactions(batch.claims).length);
   checkWritten(text);
   const file: SubmittedFile = {
     receiver,
@@ -289,11 +296,12 @@ async function writeFile(tx: Repository, batch: Batch, receiver: string, payer: 
     sources: batch.claims.map((c) => `Claim/${c.claim.id}/_history/${c.claim.meta?.versionId ?? ''}`),
   });
   // The ST02 of each claim's transaction set (batchTransactions is the writer's own split).
-  const setOf = new Map(batchTransactions(withNumbers).flatMap((set, i) => set.map((c) => [c.claim.id, String(transactions[i]).padStart(4, '0')] as const)));
-  for (const { claim, frequency, responses } of withNumbers) {
+  const setOf = new Map(batchTransactions(batch.claims).flatMap((set, i) => set.map((c) => [c.claim.id, String(transactions[i]).padStart(4, '0')] as const)));
+  for (const { claim, frequency, responses } of batch.claims) {
     const record = { batch: stored.documentReference, transaction: setOf.get(claim.id), frequency, sent: now.toISOString(), fingerprint: fingerprintOf(claim) };
     const sent = { ...claim, extension: [...(claim.extension ?? []), submissionExtension(record)] };
-    const staged = withStage(sent, deriveStage(sent, responses));
+    // Just sent as it is: submitted (a void: closed, by the rule of deriveStage).
+    const staged = withStage(sent, claim.status === 'active' ? 'submitted' : deriveStage(sent, responses));
     const { meta: _meta, ...resource } = staged;
     await tx.update(resource, { ifMatch: Number(claim.meta?.versionId) });
   }
