@@ -10,6 +10,7 @@ import { runBots } from './run-bots.js';
 import { EXPORT_DEFINITIONS, groupExport, patientExport } from './export.js';
 import { SUBMIT_DEFINITION, submit } from './submit.js';
 import { VIEW_RUN_DEFINITION, viewRunInstance, viewRunType } from './view-run.js';
+import { VIEW_MATERIALIZE_DEFINITION, viewMaterialize } from './view-materialize.js';
 
 interface Operation {
   /** The OperationDefinition canonical /metadata names (R4 CapabilityStatement.rest.resource.operation). */
@@ -42,6 +43,8 @@ export const OPERATIONS: Record<string, Operation> = {
     instance: { GET: viewRunInstance, POST: viewRunInstance },
     ownFormat: true,
   },
+  // Materialised views (issue 22 point 3): ViewDefinition/[id]/$materialize.
+  materialize: { definition: VIEW_MATERIALIZE_DEFINITION, onlyOn: { ViewDefinition: VIEW_MATERIALIZE_DEFINITION }, instance: { POST: viewMaterialize } },
 };
 
 /** Whether `path` (below the FHIR base) calls an operation that chooses its own output format. */
