@@ -5,6 +5,7 @@ import type { Route } from './router.js';
 import { loadDefinitions } from '../validation/definitions.js';
 import { operationsOf, operationsOnOtherTypes } from './operations/registry.js';
 import { EXPORT_DEFINITIONS } from './operations/export.js';
+import { OUTCOMES_DEFINITIONS } from './operations/outcomes-definition.js';
 
 type TypeInteraction = NonNullable<CapabilityStatementRestResource['interaction']>[number]['code'];
 
@@ -63,6 +64,7 @@ export function buildCapabilityStatement(options: CapabilityOptions, baseUrl: st
   const r4 = loadDefinitions().resourceTypeSet;
   const systemOperations = [
     ...(has('GET $export') ? [{ name: 'export', definition: EXPORT_DEFINITIONS.system }] : []),
+    ...(has('GET $outcomes') ? [{ name: 'outcomes', definition: OUTCOMES_DEFINITIONS.system }] : []),
     ...(operationsServed ? operationsOnOtherTypes((type) => !r4.has(type)) : []),
   ];
   const system = [
