@@ -60,7 +60,8 @@ function plan(random: () => number): PlannedEpisode[] {
       for (const m of MEASURES) {
         if (m.measure === 'six_minute_walk' && e === 3) continue;
         if (k === 0 || k === count - 1 || random() < 0.4) {
-          const step = m.measure === 'gait_speed' ? Math.round(random() * 8) / 100 : m.measure === 'six_minute_walk' ? Math.round(random() * 15) : -Math.round(random() * 10) / 10;
+          // Episode 1's gait speed barely moves (below the MCID); the others' mostly reach it.
+          const step = m.measure === 'gait_speed' ? (e === 1 ? 0.005 : Math.round(random() * 8) / 100) : m.measure === 'six_minute_walk' ? Math.round(random() * 15) : -Math.round(random() * 10) / 10;
           values[m.measure] = Math.round((base[m.measure as keyof typeof base] + k * step) * 100) / 100;
         }
       }
