@@ -4,6 +4,7 @@ import type { Repository } from '../repo/repository.js';
 import { defaultBotsDir, defaultPoliciesDir, loadBots } from './loader.js';
 import { loadPolicies } from './policies.js';
 import { BotRunner } from './runner.js';
+import { hookOf } from '../repo/hooks.js';
 
 export interface OpenBotsOptions {
   /** Bot directories (STRIDE_BOTS_DIR); default the bots shipped with Stride. */
@@ -29,6 +30,5 @@ export async function openBots(options: OpenBotsOptions): Promise<BotRunner> {
 
 /** The bots running on this repository's writes, if any. */
 export function botRunnerOf(repo: Repository): BotRunner | undefined {
-  const hook = repo.deps.hook;
-  return hook instanceof BotRunner ? hook : undefined;
+  return hookOf(repo, BotRunner);
 }

@@ -6,6 +6,7 @@ import { validateCommand } from './validate.js';
 import { reindexCommand } from './reindex.js';
 import { rebillCommand } from './rebill.js';
 import { x12Command } from './x12.js';
+import { dropViewsCommand, listViewsCommand, syncViewsCommand } from './views.js';
 import { STRIDE_VERSION } from '../fhir/routes.js';
 
 const program = new Command();
@@ -52,6 +53,28 @@ program
   .argument('<files...>', 'X12 files')
   .action(async (files: string[]) => {
     process.exitCode = await x12Command(files);
+  });
+
+const views = program.command('views').description('materialised SQL on FHIR views: tables kept current on every write');
+views
+  .command('sync')
+  .description('build (or rebuild) the table of each view named, or of every active stored ViewDefinition')
+  .option('--view <ids...>', 'ViewDefinition ids')
+  .action(async (options: { view?: string[] }) => {
+    process.exitCode = await syncViewsCommand(options);
+  });
+views
+  .command('list')
+  .description('list the materialised views and their tables')
+  .action(async () => {
+    process.exitCode = await listViewsCommand();
+  });
+views
+  .command('drop')
+  .description('drop the tables of these views (the ViewDefinitions stay)')
+  .requiredOption('--view <ids...>', 'ViewDefinition ids')
+  .action(async (options: { view?: string[] }) => {
+    process.exitCode = await dropViewsCommand(options);
   });
 
 program.parseAsync(process.argv).catch((err: unknown) => {

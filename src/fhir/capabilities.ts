@@ -6,6 +6,7 @@ import { loadDefinitions } from '../validation/definitions.js';
 import { operationsOf, operationsOnOtherTypes } from './operations/registry.js';
 import { EXPORT_DEFINITIONS } from './operations/export.js';
 import { PROCESS_X12_DEFINITION } from './operations/process-x12.js';
+import { OUTCOMES_DEFINITIONS } from './operations/outcomes-definition.js';
 
 type TypeInteraction = NonNullable<CapabilityStatementRestResource['interaction']>[number]['code'];
 
@@ -65,6 +66,7 @@ export function buildCapabilityStatement(options: CapabilityOptions, baseUrl: st
   const systemOperations = [
     ...(has('GET $export') ? [{ name: 'export', definition: EXPORT_DEFINITIONS.system }] : []),
     ...(has('POST $process-x12') ? [{ name: 'process-x12', definition: PROCESS_X12_DEFINITION }] : []),
+    ...(has('GET $outcomes') ? [{ name: 'outcomes', definition: OUTCOMES_DEFINITIONS.system }] : []),
     ...(operationsServed ? operationsOnOtherTypes((type) => !r4.has(type)) : []),
   ];
   const system = [

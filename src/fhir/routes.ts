@@ -19,6 +19,7 @@ import { supportedSearchParams } from '../search/capability.js';
 import { systemExport } from './operations/export.js';
 import { cancelExport, exportFile, exportStatus } from './operations/export-status.js';
 import { VIEW_DEFINITION_TYPE } from '../analytics/views/stored.js';
+import { systemOutcomes } from './operations/outcomes.js';
 
 export const STRIDE_VERSION = '0.1.0';
 
@@ -36,6 +37,7 @@ export function createRouter(): Router {
     .add('GET', '$export-status/:id', exportStatus)
     .add('DELETE', '$export-status/:id', cancelExport)
     .add('GET', '$export-file/:id/:file', exportFile)
+    .add('GET', '$outcomes', systemOutcomes)
     .add('GET', 'OperationDefinition/:id', readOperationDefinition)
     .add('GET', '_history', systemHistory)
     .add('GET', ':type/_history', typeHistory)

@@ -90,7 +90,23 @@ export interface Dialect {
    * UPDATE is a statement of its own in the open transaction.
    */
   readonly writesInWith: boolean;
+  /**
+   * One statement that holds a shared lock on each key, in the order given, until the open transaction ends (many
+   * holders at once; none while someone holds transactionLock(key)); undefined where write transactions are already
+   * serialised. Writers of resource types take them before they read which views are materialised over those types
+   * (src/analytics/materialized/).
+   */
+  sharedTransactionLocks(keys: readonly string[]): Sql | undefined;
+  /** The qualified, quoted name of a materialised view's table: a schema `views` (PostgreSQL), `view_<name>` (SQLite). */
+  viewTable(name: string): string;
+  /** Statements that prepare for view tables (PostgreSQL: the `views` schema); none where they sit beside the data. */
+  readonly viewTablesSetup: readonly string[];
+  /** Column types of view tables, by the kind of value a view's declared type gives (src/analytics/materialized/columns.ts). */
+  readonly viewColumnTypes: Readonly<Record<ViewColumnKind, string>>;
 }
+
+/** What a view's column holds, from its declared FHIR type: the SQL type of its table column follows from it. */
+export type ViewColumnKind = 'boolean' | 'integer' | 'bigint' | 'decimal' | 'date' | 'timestamp' | 'time' | 'text' | 'json';
 
 export interface RenderedSql {
   text: string;

@@ -4,6 +4,7 @@
  */
 import type { Dialect } from '../sql/sql.js';
 import { exportTables } from '../analytics/export-schema.js';
+import { materializedViewTables } from '../analytics/materialized/schema.js';
 
 export interface Migration {
   version: number;
@@ -96,6 +97,12 @@ export const MIGRATIONS: readonly Migration[] = [
       'CREATE TABLE x12_counter (name VARCHAR(32) NOT NULL PRIMARY KEY, value BIGINT NOT NULL)',
       "INSERT INTO x12_counter (name, value) VALUES ('interchange', 0), ('group', 0), ('transaction', 0)",
     ],
+  },
+  {
+    version: 8,
+    name: 'materialised views',
+    // Tables of SQL on FHIR views kept current on every write (src/analytics/materialized/).
+    statements: materializedViewTables,
   },
 ];
 

@@ -164,13 +164,15 @@ describeEachEngine('storage', (engine) => {
 
     let result;
     const fresh = await statementsOf(async () => (result = await repo.update(basic('expect-new', 'first'), { expectNew: true })));
-    expect(fresh.some((t) => t.startsWith('SELECT'))).toBe(false);
+    // No read of the resource (the write hooks' own statements, such as the materialised-view registry's, aside).
+    const readsResource = (t: string) => /^SELECT[\s\S]*\bFROM resource\b/.test(t);
+    expect(fresh.some(readsResource)).toBe(false);
     expect(result).toMatchObject({ created: true, stored: { versionId: 1 } });
     expect(await history('expect-new')).toEqual([1]);
 
     // There after all: read, then written as version 2 (the insert left the row and wrote no history).
     const again = await statementsOf(async () => (result = await repo.update(basic('expect-new', 'second'), { expectNew: true })));
-    expect(again.some((t) => t.startsWith('SELECT'))).toBe(true);
+    expect(again.some(readsResource)).toBe(true);
     expect(result).toMatchObject({ created: false, stored: { versionId: 2 } });
     expect(await history('expect-new')).toEqual([1, 2]);
     expect(JSON.parse((await current(store, 'Basic', 'expect-new'))?.content ?? '{}').code.coding[0].code).toBe('second');

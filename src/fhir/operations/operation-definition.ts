@@ -11,13 +11,15 @@ import type { FhirHandler } from '../types.js';
 import { read } from '../read.js';
 import { EXPORT_OPERATION_DEFINITIONS } from './export-definitions.js';
 import { VIEW_RUN_OPERATION } from './view-run-definition.js';
+import { VIEW_MATERIALIZE_OPERATION } from './view-materialize.js';
+import { OUTCOMES_OPERATIONS } from './outcomes-definition.js';
 import { defaultProfilesDir } from '../../validation/profiles.js';
 
 let builtIn: ReadonlyMap<string, OperationDefinition> | undefined;
 
 /** Every OperationDefinition built into Stride, by id. */
 export function builtInOperationDefinitions(): ReadonlyMap<string, OperationDefinition> {
-  builtIn ??= new Map([...EXPORT_OPERATION_DEFINITIONS, VIEW_RUN_OPERATION, ...guideOperations()].map((d) => [d.id as string, d]));
+  builtIn ??= new Map([...EXPORT_OPERATION_DEFINITIONS, VIEW_RUN_OPERATION, VIEW_MATERIALIZE_OPERATION, ...OUTCOMES_OPERATIONS, ...guideOperations()].map((d) => [d.id as string, d]));
   return builtIn;
 }
 

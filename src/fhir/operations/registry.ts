@@ -11,6 +11,8 @@ import { EXPORT_DEFINITIONS, groupExport, patientExport } from './export.js';
 import { SUBMIT_DEFINITION, submit } from './submit.js';
 import { TIMELINE_DEFINITION, timeline } from './timeline.js';
 import { VIEW_RUN_DEFINITION, viewRunInstance, viewRunType } from './view-run.js';
+import { VIEW_MATERIALIZE_DEFINITION, viewMaterialize } from './view-materialize.js';
+import { OUTCOMES_DEFINITIONS, patientOutcomes } from './outcomes.js';
 
 interface Operation {
   /** The OperationDefinition canonical /metadata names (R4 CapabilityStatement.rest.resource.operation). */
@@ -44,6 +46,10 @@ export const OPERATIONS: Record<string, Operation> = {
     instance: { GET: viewRunInstance, POST: viewRunInstance },
     ownFormat: true,
   },
+  // Materialised views (issue 22 point 3): ViewDefinition/[id]/$materialize.
+  materialize: { definition: VIEW_MATERIALIZE_DEFINITION, onlyOn: { ViewDefinition: VIEW_MATERIALIZE_DEFINITION }, instance: { POST: viewMaterialize } },
+  // Outcome measures (issue 22 point 5): Patient/[id]/$outcomes; [base]/$outcomes is in routes.ts. JSON, CSV or SVG.
+  outcomes: { definition: OUTCOMES_DEFINITIONS.patient, onlyOn: { Patient: OUTCOMES_DEFINITIONS.patient }, instance: { GET: patientOutcomes }, ownFormat: true },
 };
 
 /** Whether `path` (below the FHIR base) calls an operation that chooses its own output format. */

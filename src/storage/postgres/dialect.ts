@@ -1,4 +1,4 @@
-import { sql, type Dialect } from '../../sql/sql.js';
+import { join, sql, type Dialect } from '../../sql/sql.js';
 
 export const postgresDialect: Dialect = {
   name: 'postgres',
@@ -15,4 +15,21 @@ export const postgresDialect: Dialect = {
   // Every statement is a round trip to the server: many rows per INSERT.
   rowsPerInsert: 200,
   writesInWith: true,
+  // Select-list items are evaluated left to right: the locks are taken in the order given.
+  sharedTransactionLocks: (keys) =>
+    keys.length === 0 ? undefined : sql`SELECT ${join(keys.map((k) => sql`pg_advisory_xact_lock_shared(CAST(${k} AS BIGINT))`), ', ')}`,
+  viewTable: (name) => `views."${name}"`,
+  viewTablesSetup: ['CREATE SCHEMA IF NOT EXISTS views'],
+  // NUMERIC keeps a FHIR decimal exactly (R4 datatypes.html#decimal); timestamps with their zone, shown in UTC.
+  viewColumnTypes: {
+    boolean: 'BOOLEAN',
+    integer: 'INTEGER',
+    bigint: 'BIGINT',
+    decimal: 'NUMERIC',
+    date: 'DATE',
+    timestamp: 'TIMESTAMPTZ',
+    time: 'TIME',
+    text: 'TEXT',
+    json: 'JSONB',
+  },
 };

@@ -17,4 +17,21 @@ export const sqliteDialect: Dialect = {
   rowsPerInsert: 1,
   // No INSERT or UPDATE inside WITH; in-process, two statements cost no round trip.
   writesInWith: false,
+  sharedTransactionLocks: () => undefined,
+  // Beside the data, prefixed so they cannot be taken for Stride's own tables.
+  viewTable: (name) => `"view_${name}"`,
+  viewTablesSetup: [],
+  // SQLite keeps any value in any column; the declared type is what a BI tool reads. Dates and times are ISO 8601
+  // text (what SQLite's date functions take), timestamps in UTC so that they sort; booleans 1 and 0.
+  viewColumnTypes: {
+    boolean: 'BOOLEAN',
+    integer: 'INTEGER',
+    bigint: 'INTEGER',
+    decimal: 'REAL',
+    date: 'DATE',
+    timestamp: 'TIMESTAMP',
+    time: 'TIME',
+    text: 'TEXT',
+    json: 'TEXT',
+  },
 };
