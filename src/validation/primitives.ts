@@ -26,18 +26,53 @@ const RANGES: Record<string, [number, number]> = {
 const CALENDAR_TYPES = new Set(['date', 'dateTime', 'instant']);
 
 /**
+ * R4 datatypes.html#string: "Strings SHALL NOT exceed 1MB (1024*1024 characters) in size", for string and the types
+ * defined as strings (code, id, markdown). base64Binary has no such limit ("there is no specified upper limit to the
+ * size of a binary"): a Binary of a 3 MB X12 batch is valid. @medplum/core applies the limit to every string-valued
+ * primitive; the structure layer drops that finding and this rule decides.
+ */
+const MAX_STRING = 1024 * 1024;
+const LIMITED_STRINGS = new Set(['string', 'code', 'id', 'markdown']);
+
+/**
+ * base64Binary, checked in one pass instead of by R4's expression `(\s*([0-9a-zA-Z\+\=]){4}\s*)+`: a nested,
+ * repeated group that a regular-expression engine walks recursively, so a value of a few MB overflowed the stack (a
+ * 500 on a large Binary). The same rule otherwise: groups of four base64 characters with whitespace only between
+ * groups (every run of base64 characters a multiple of four long), except that `/` is a base64 character, as RFC
+ * 4648 §4 says and R5's expression has it (R4's leaves it out, and would refuse most real base64).
+ */
+function isBase64(value: string): boolean {
+  let run = 0;
+  let any = false;
+  for (let i = 0; i < value.length; i++) {
+    const c = value.charCodeAt(i);
+    if ((c >= 65 && c <= 90) || (c >= 97 && c <= 122) || (c >= 48 && c <= 57) || c === 43 || c === 47 || c === 61) {
+      run++;
+      any = true;
+    } else if (c === 32 || c === 9 || c === 10 || c === 13 || c === 11 || c === 12) {
+      if (run % 4 !== 0) return false;
+      run = 0;
+    } else return false;
+  }
+  return any && run % 4 === 0;
+}
+
+/**
  * A fast test that a JSON value of `type` keeps the rules above (true also for shapes the structure layer reports),
  * built once per type for the validation plans; undefined when the type has no such rule. primitiveProblem says why
  * a value that fails it does.
  */
 export function primitiveTest(type: string): ((value: unknown) => boolean) | undefined {
+  if (type === 'base64Binary') return (value) => typeof value !== 'string' || isBase64(value);
   const range = RANGES[type];
   const regex = loadDefinitions().primitiveRegexes.get(type);
   const calendar = CALENDAR_TYPES.has(type);
-  if (!range && !regex) return undefined;
+  const limited = LIMITED_STRINGS.has(type);
+  if (!range && !regex && !limited) return undefined;
   return (value) => {
     if (typeof value === 'number') return !range || !Number.isInteger(value) || (value >= range[0] && value <= range[1]);
     if (typeof value !== 'string') return true;
+    if (limited && value.length > MAX_STRING) return false;
     if (regex && !regex.test(value)) return false;
     // Only a value that names a day can name one that does not exist.
     return !calendar || value.length < 10 || calendarProblem(value) === undefined;
@@ -55,6 +90,8 @@ export function primitiveProblem(type: string, value: unknown): string | undefin
     return undefined;
   }
   if (typeof value !== 'string') return undefined;
+  if (type === 'base64Binary') return isBase64(value) ? undefined : `${show(value)} is not base64 (RFC 4648: groups of four of A-Z a-z 0-9 + / =)`;
+  if (LIMITED_STRINGS.has(type) && value.length > MAX_STRING) return `a ${type} of ${value.length} characters is longer than R4 allows (1 MB, 1,048,576 characters: datatypes.html#string)`;
   const regex = loadDefinitions().primitiveRegexes.get(type);
   if (regex && !regex.test(value)) return `${show(value)} is not a valid ${type} (R4 datatypes.html#${type}: ${regex.source.slice(4, -2)})`;
   if (CALENDAR_TYPES.has(type)) {

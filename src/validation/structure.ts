@@ -25,9 +25,14 @@ export function fullStructureCheck(resource: Resource): OperationOutcomeIssue[] 
   return issues.filter((i) => !misreadAbsoluteReference(i) && !isInvariantFinding(i) && !isFormatFinding(i)).map((i) => withMessage(i, resource));
 }
 
-/** `Invalid dateTime format`: primitives.ts checks every string primitive against R4's own expression instead. */
+/**
+ * `Invalid dateTime format`: primitives.ts checks every string primitive against R4's own expression instead; and
+ * `String cannot be larger than 1 MB`, which @medplum/core says of base64Binary too (primitives.ts applies R4's limit
+ * to the string types only).
+ */
 function isFormatFinding(issue: OperationOutcomeIssue): boolean {
-  return /^Invalid [A-Za-z0-9]+ format$/.test(issue.details?.text ?? '');
+  const text = issue.details?.text ?? '';
+  return /^Invalid [A-Za-z0-9]+ format$/.test(text) || text === 'String cannot be larger than 1 MB';
 }
 
 /** validateResource's `Constraint x not met` and `Error evaluating invariant expression` (invariants.ts reports these). */

