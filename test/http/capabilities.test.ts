@@ -32,6 +32,7 @@ describeEachEngine('capabilities', (engine) => {
       { name: 'validate', definition: 'http://hl7.org/fhir/OperationDefinition/Resource-validate' },
       { name: 'run-bots', definition: 'http://stride-fhir.org/fhir/OperationDefinition/run-bots' },
       { name: 'export', definition: 'http://stride-fhir.org/fhir/OperationDefinition/patient-export' },
+      { name: 'outcomes', definition: 'http://stride-fhir.org/fhir/OperationDefinition/Patient-outcomes' },
     ]);
   });
 
