@@ -92,6 +92,10 @@ describeEachEngine('Claim/$submit: 837P batches', (engine) => {
         expect({ total: inFile.total, diagnoses: inFile.diagnoses, lines: inFile.lines, frequency: inFile.frequency }).toEqual({ ...want, frequency: '1' });
         expect(claim.extension?.find((e) => e.url.endsWith('/claim-stage'))?.valueCode).toBe('submitted');
       }
+      // $submit stores its sending record without validating the Claim again (ownChange): what it stored is valid.
+      const check = await fhir(s.baseUrl, 'POST', 'Claim/$validate', claims[0]);
+      expect(check.status).toBe(200);
+      expect(check.body.issue.filter((i: { severity: string }) => i.severity === 'error' || i.severity === 'fatal')).toEqual([]);
     }
     // Every ready claim went into exactly one file; control numbers never repeat.
     expect(sent.flatMap((f) => f.claims).length).toBe(ready.length);
@@ -127,7 +131,13 @@ describeEachEngine('Claim/$submit: 837P batches', (engine) => {
     expect(file.claims.map((c) => c.frequency).sort()).toEqual(['7', '8']);
     // Sent once: nothing more to send, the voided claim is closed.
     expect(files(await submit())).toEqual([]);
-    expect((await fhir<Claim>(s.baseUrl, 'GET', `Claim/${cancelled!.id}`)).body.extension?.find((e) => e.url.endsWith('/claim-stage'))?.valueCode).toBe('closed');
+    const voided = (await fhir<Claim>(s.baseUrl, 'GET', `Claim/${cancelled!.id}`)).body;
+    expect(voided.extension?.find((e) => e.url.endsWith('/claim-stage'))?.valueCode).toBe('closed');
+    // Sent twice, each sending recorded without validating again: both versions are still valid Claims.
+    for (const claim of [voided, (await fhir<Claim>(s.baseUrl, 'GET', `Claim/${changed!.id}`)).body]) {
+      const check = await fhir(s.baseUrl, 'POST', 'Claim/$validate', claim);
+      expect(check.body.issue.filter((i: { severity: string }) => i.severity === 'error' || i.severity === 'fatal'), claim.id).toEqual([]);
+    }
   });
 
   it('named claims: each one not ready is refused with the reason, the others go on', async () => {
