@@ -85,6 +85,10 @@ describeEachEngine('Claim/$submit: 837P batches', (engine) => {
       const claims = await searchAll<Claim>(s.baseUrl, `Claim?batch=${doc.id ? `DocumentReference/${doc.id}` : ''}`);
       expect(claims.map((c) => c.identifier!.find((i) => i.system?.endsWith('patient-control-number'))!.value).sort()).toEqual(file.claims.map((c) => c.controlNumber).sort());
       expect(doc.context?.related?.map((r) => r.reference).sort()).toEqual(claims.map((c) => `Claim/${c.id}`).sort());
+      // A payer's submitted claims (the guide's payer parameter) are the claims of its file.
+      const payer = part(f, 'receiver')!.valueReference!.reference!;
+      const ofPayer = await searchAll<Claim>(s.baseUrl, `Claim?stage=submitted&payer=${payer}`);
+      expect(ofPayer.map((c) => c.id).sort()).toEqual(claims.map((c) => c.id).sort());
       for (const claim of claims) {
         const pcn = claim.identifier!.find((i) => i.system?.endsWith('patient-control-number'))!.value;
         const inFile = file.claims.find((c) => c.controlNumber === pcn)!;
