@@ -89,13 +89,44 @@ export function fingerprintOf(claim: Claim): string {
   return createHash('sha256').update(canonicalJson(value)).digest('hex').slice(0, 32);
 }
 
-/** JSON with object keys sorted, so that equal content gives equal text (written directly: it runs per claim sent). */
+/**
+ * JSON with object keys sorted, so that equal content gives equal text. Written directly, one string grown by
+ * appends: it runs for every claim sent (10,000 in a large $submit), where building arrays of parts and joining them
+ * was a tenth of the run.
+ */
 export function canonicalJson(value: unknown): string {
   if (value === null || typeof value !== 'object') return JSON.stringify(value) ?? 'null';
-  if (Array.isArray(value)) return `[${value.map((v) => (v === undefined ? 'null' : canonicalJson(v))).join(',')}]`;
+  if (Array.isArray(value)) {
+    let out = '[';
+    for (let i = 0; i < value.length; i++) {
+      if (i > 0) out += ',';
+      const v = value[i];
+      out += v === undefined || typeof v === 'function' || typeof v === 'symbol' ? 'null' : canonicalJson(v);
+    }
+    return out + ']';
+  }
   const record = value as Record<string, unknown>;
-  const keys = Object.keys(record).filter((k) => record[k] !== undefined).sort();
-  return `{${keys.map((k) => `${JSON.stringify(k)}:${canonicalJson(record[k])}`).join(',')}}`;
+  const keys = Object.keys(record).sort();
+  let out = '{';
+  let first = true;
+  for (const k of keys) {
+    const v = record[k];
+    if (v === undefined || typeof v === 'function' || typeof v === 'symbol') continue;
+    out += (first ? '' : ',') + quotedKey(k) + ':' + canonicalJson(v);
+    first = false;
+  }
+  return out + '}';
+}
+
+/** A member name as JSON; FHIR's few hundred names recur in every claim, so each is quoted once. */
+const QUOTED = new Map<string, string>();
+function quotedKey(k: string): string {
+  let q = QUOTED.get(k);
+  if (q === undefined) {
+    q = JSON.stringify(k);
+    if (QUOTED.size < 10_000) QUOTED.set(k, q);
+  }
+  return q;
 }
 
 /** The answers to one sending: the ClaimResponses created after it was sent and before the next sending. */
