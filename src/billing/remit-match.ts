@@ -2,10 +2,11 @@
  * Which Claim item each 835 service line (SVC) pays (issue 21 §1). Payers do not always return lines as billed, so the
  * passes go from strict to loose, each line taking the first that fits:
  * 1. REF*6R, the line item control number, when it names an item's sequence;
- * 2. the code billed (SVC06, else SVC01), the same modifiers (in any order) and the date of service;
+ * 2. the code billed (SVC06, else SVC01), the same modifiers (in any order), the date of service and the charge;
  * 3. the code, date, units and charge (a line returned without the billed modifiers, or with others);
  * 4. a split: the code and date of an item whose units and charge are not yet used up by earlier lines;
  * 5. a bundle: the code and date, with units and charge equal to those of several items not yet matched together;
+ * 6. the code, modifiers and date of an item no line took, whatever the charge (a charge the payer restated);
  * else the line is unmatched (a line the payer added): reported, posted as an addItem, never on an item.
  * An item is taken whole once (passes 1-3, 5), or shared only by split lines whose units and charge add up to at most
  * its own (pass 4): no payment is posted twice on one item. Pure.
@@ -88,8 +89,8 @@ export function matchLines(claim: Claim, remit: RemitClaim): LineMatch[] {
     if (item) take(line, 'control-number', [item]);
   }
   for (const line of open()) {
-    const candidates = free(line).filter((i) => i.modifiers === billedModifiers(line));
-    const best = candidates.find((i) => i.units === billedUnits(line) && i.charge === line.charge) ?? candidates[0];
+    const candidates = free(line).filter((i) => i.modifiers === billedModifiers(line) && i.charge === line.charge);
+    const best = candidates.find((i) => i.units === billedUnits(line)) ?? candidates[0];
     if (best) take(line, 'exact', [best]);
   }
   for (const line of open()) {
@@ -106,6 +107,11 @@ export function matchLines(claim: Claim, remit: RemitClaim): LineMatch[] {
   for (const line of open()) {
     const bundle = bundleFor(free(line), billedUnits(line), line.charge);
     if (bundle) take(line, 'bundled', bundle);
+  }
+  // A line whose charge the payer restated: the code, modifiers and date of an item no other line took.
+  for (const line of open()) {
+    const item = free(line).find((i) => i.modifiers === billedModifiers(line));
+    if (item) take(line, 'exact', [item]);
   }
   return remit.lines.map((l) => results.get(l) ?? { line: l, kind: 'unmatched', items: [] });
 }

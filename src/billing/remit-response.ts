@@ -149,9 +149,9 @@ export type LineVerdict = 'paid' | 'denied' | 'underpaid';
  * A line is denied when the payer paid nothing and put nothing on the patient; underpaid when it paid something but
  * reduced it for a reason that is not its ordinary pricing (ROUTINE_CARC); else paid.
  */
-export function lineVerdict(line: Pick<RemitLine, 'paid' | 'adjustments'>): LineVerdict {
+export function lineVerdict(line: Pick<RemitLine, 'charge' | 'paid' | 'adjustments'>): LineVerdict {
   const patient = sum(line.adjustments, (a) => a.group === 'PR');
-  if (line.paid <= 0 && patient <= 0) return 'denied';
+  if (line.charge > 0 && line.paid <= 0 && patient <= 0) return 'denied';
   const reduced = line.adjustments.some((a) => a.group !== 'PR' && a.amount > 0 && !ROUTINE_CARC.has(a.reason));
   return reduced ? 'underpaid' : 'paid';
 }

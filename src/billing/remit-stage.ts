@@ -25,6 +25,7 @@ export function remittanceSource(r: ClaimResponse): RemittanceSource | undefined
 
 /** Whether one adjudicated line (or the claim level) was denied or reduced beyond ordinary pricing. */
 function lineProblem(adjudication: readonly ClaimResponseItemAdjudication[], claimLevel: boolean): boolean {
+  const submitted = adjudication.filter((a) => codeOf(a, ADJUDICATION_SYSTEM) === 'submitted').reduce((s, a) => s + cents(a), 0);
   const benefit = adjudication.filter((a) => codeOf(a, ADJUDICATION_SYSTEM) === 'benefit').reduce((s, a) => s + cents(a), 0);
   const patient = adjudication.filter((a) => codeOf(a, ADJUSTMENT_GROUP_SYSTEM) === 'PR').reduce((s, a) => s + cents(a), 0);
   const reduced = adjudication.some((a) => {
@@ -32,7 +33,8 @@ function lineProblem(adjudication: readonly ClaimResponseItemAdjudication[], cla
     return group !== undefined && group !== 'PR' && cents(a) > 0 && !ROUTINE_CARC.has(a.reason?.coding?.[0]?.code ?? '');
   });
   if (claimLevel) return reduced;
-  return (benefit <= 0 && patient <= 0) || reduced;
+  // A line of no charge paid nothing (a line the payer added for information) is not a denial.
+  return (submitted > 0 && benefit <= 0 && patient <= 0) || reduced;
 }
 
 export function adjudicatedStage(r: ClaimResponse): AdjudicatedStage {
