@@ -23,18 +23,29 @@ export function remittanceSource(r: ClaimResponse): RemittanceSource | undefined
   return r.meta?.tag?.find((t) => t.system === REMITTANCE_SOURCE)?.code as RemittanceSource | undefined;
 }
 
-/** Whether one adjudicated line (or the claim level) was denied or reduced beyond ordinary pricing. */
-function lineProblem(adjudication: readonly ClaimResponseItemAdjudication[], claimLevel: boolean): boolean {
-  const submitted = adjudication.filter((a) => codeOf(a, ADJUDICATION_SYSTEM) === 'submitted').reduce((s, a) => s + cents(a), 0);
-  const benefit = adjudication.filter((a) => codeOf(a, ADJUDICATION_SYSTEM) === 'benefit').reduce((s, a) => s + cents(a), 0);
-  const patient = adjudication.filter((a) => codeOf(a, ADJUSTMENT_GROUP_SYSTEM) === 'PR').reduce((s, a) => s + cents(a), 0);
+export type ItemVerdict = 'paid' | 'denied' | 'underpaid';
+
+/**
+ * One adjudicated line: denied when it had a charge and the payer paid nothing and put nothing on the patient (a line
+ * of no charge, added by the payer for information, is not a denial); underpaid when a CO/OA/PI reason other than
+ * ordinary pricing reduced it; else paid.
+ */
+export function itemVerdict(adjudication: readonly ClaimResponseItemAdjudication[]): ItemVerdict {
+  const total = (system: string, code: string) => adjudication.filter((a) => codeOf(a, system) === code).reduce((s, a) => s + cents(a), 0);
   const reduced = adjudication.some((a) => {
     const group = codeOf(a, ADJUSTMENT_GROUP_SYSTEM);
     return group !== undefined && group !== 'PR' && cents(a) > 0 && !ROUTINE_CARC.has(a.reason?.coding?.[0]?.code ?? '');
   });
-  if (claimLevel) return reduced;
-  // A line of no charge paid nothing (a line the payer added for information) is not a denial.
-  return (submitted > 0 && benefit <= 0 && patient <= 0) || reduced;
+  if (total(ADJUDICATION_SYSTEM, 'submitted') > 0 && total(ADJUDICATION_SYSTEM, 'benefit') <= 0 && total(ADJUSTMENT_GROUP_SYSTEM, 'PR') <= 0) return 'denied';
+  return reduced ? 'underpaid' : 'paid';
+}
+
+/** Claim-level adjustments only reduce (they carry no line charge). */
+function claimLevelReduced(adjudication: readonly ClaimResponseItemAdjudication[]): boolean {
+  return adjudication.some((a) => {
+    const group = codeOf(a, ADJUSTMENT_GROUP_SYSTEM);
+    return group !== undefined && group !== 'PR' && cents(a) > 0 && !ROUTINE_CARC.has(a.reason?.coding?.[0]?.code ?? '');
+  });
 }
 
 export function adjudicatedStage(r: ClaimResponse): AdjudicatedStage {
@@ -42,6 +53,6 @@ export function adjudicatedStage(r: ClaimResponse): AdjudicatedStage {
   const paid = Math.round((r.payment?.amount?.value ?? 0) * 100);
   const patient = all.filter((a) => codeOf(a, ADJUSTMENT_GROUP_SYSTEM) === 'PR').reduce((s, a) => s + cents(a), 0);
   if (paid <= 0 && patient <= 0) return 'denied';
-  const problem = lineProblem(r.adjudication ?? [], true) || [...(r.item ?? []), ...(r.addItem ?? [])].some((i) => lineProblem(i.adjudication ?? [], false));
+  const problem = claimLevelReduced(r.adjudication ?? []) || [...(r.item ?? []), ...(r.addItem ?? [])].some((i) => itemVerdict(i.adjudication ?? []) !== 'paid');
   return problem ? 'partially-paid' : 'paid';
 }

@@ -177,4 +177,38 @@ describeEachEngine('$process-x12: 835 remittances post', (engine) => {
     expect(added.addItem?.[0]?.productOrService.coding?.[0]?.code).toBe('99070');
     expect(await searchAll<Task>(s.baseUrl, `Task?focus=Claim/${byNumber.get(c!)!.id}&code=http://stride-fhir.org/fhir/CodeSystem/billing-task|remit-line-unmatched`)).toHaveLength(1);
   });
+  it('a paper EOB keyed in as a ClaimResponse posts like an 835 (source manual, stage, Tasks, supersedes); one that does not balance is refused whole', async () => {
+    const { byNumber } = await sendClaims(1, '2026-11-16');
+    const [c] = [...byNumber.values()];
+    const adj = (system: string, code: string, value: number, reason?: string): ClaimResponseItemAdjudication & { amount: { value: number; currency: 'USD' } } => ({ category: { coding: [{ system, code }] }, ...(reason ? { reason: { coding: [{ system: 'https://x12.org/codes/claim-adjustment-reason-codes', code: reason }] } } : {}), amount: { value, currency: 'USD' } });
+    const A = 'http://terminology.hl7.org/CodeSystem/adjudication';
+    const G = 'http://stride-fhir.org/fhir/CodeSystem/adjustment-group';
+    const items = c!.item!.map((i, k) => {
+      const charge = i.net!.value!;
+      // The first line paid (allowed 60%, 20% coinsurance), the others denied CO-50.
+      if (k > 0) return { itemSequence: i.sequence, adjudication: [adj(A, 'submitted', charge), adj(A, 'eligible', 0), adj(A, 'benefit', 0), adj(G, 'CO', charge, '50')] };
+      const allowed = Math.round(charge * 60) / 100;
+      const coins = Math.round(allowed * 20) / 100;
+      return { itemSequence: i.sequence, adjudication: [adj(A, 'submitted', charge), adj(A, 'eligible', allowed), adj(A, 'benefit', Math.round((allowed - coins) * 100) / 100), adj(G, 'CO', Math.round((charge - allowed) * 100) / 100, '45'), adj(G, 'PR', coins, '2')] };
+    });
+    const benefit = Math.round(items.reduce((t, i) => t + i.adjudication[2]!.amount!.value! * 100, 0)) / 100;
+    const eob: ClaimResponse = { resourceType: 'ClaimResponse', status: 'active', type: c!.type, use: 'claim', patient: c!.patient, created: new Date().toISOString(), insurer: c!.insurer!, request: { reference: `Claim/${c!.id}` }, outcome: 'complete', identifier: [{ system: 'http://stride-fhir.org/fhir/sid/payer-claim-number', value: 'PAPER-1' }], item: items, total: [adj(A, 'submitted', c!.total!.value!), adj(A, 'benefit', benefit)], payment: { type: { coding: [{ system: 'http://terminology.hl7.org/CodeSystem/ex-paymenttype', code: 'complete' }] }, amount: { value: benefit, currency: 'USD' }, date: '2026-12-02' } };
+    const before = await counts();
+    const off = await fhir<OperationOutcome>(s.baseUrl, 'POST', 'ClaimResponse', { ...eob, payment: { ...eob.payment, amount: { value: benefit + 0.01, currency: 'USD' } }, total: [adj(A, 'submitted', c!.total!.value!), adj(A, 'benefit', benefit + 0.01)] });
+    expect([off.status, off.body.issue[0]!.details!.text]).toEqual([400, expect.stringMatching(/^The remittance \(ClaimResponse\) does not post, nothing was stored: total submitted .* less the adjustments .* not the payment/)]);
+    expect(await counts()).toEqual(before);
+    const posted = await fhir<ClaimResponse>(s.baseUrl, 'POST', 'ClaimResponse', eob);
+    expect(posted.status, posted.text.slice(0, 500)).toBe(201);
+    const stored = (await fhir<ClaimResponse>(s.baseUrl, 'GET', `ClaimResponse/${posted.body.id}`)).body;
+    expect(stored.meta?.tag).toEqual([{ system: 'http://stride-fhir.org/fhir/CodeSystem/remittance-source', code: 'manual' }]);
+    expect(stage(await claim(c!.id!))).toBe(c!.item!.length > 1 ? 'partially-paid' : 'paid');
+    expect(await searchAll<Task>(s.baseUrl, `Task?focus=Claim/${c!.id}&code=http://stride-fhir.org/fhir/CodeSystem/billing-task|remit-line-denied`)).toHaveLength(c!.item!.length - 1);
+    // A second EOB for the claim supersedes the first: one active remittance.
+    expect((await fhir(s.baseUrl, 'POST', 'ClaimResponse', { ...eob, identifier: [{ system: 'http://stride-fhir.org/fhir/sid/payer-claim-number', value: 'PAPER-2' }] })).status).toBe(201);
+    const all = await searchAll<ClaimResponse>(s.baseUrl, `ClaimResponse?request=Claim/${c!.id}`);
+    expect(all.map((r) => `${r.identifier?.[0]?.value}:${r.status}`).sort()).toEqual(['PAPER-1:cancelled', 'PAPER-2:active']);
+    // A keyed-in payment whose details do not add up to it is refused.
+    const payment = await fhir<OperationOutcome>(s.baseUrl, 'POST', 'PaymentReconciliation', { resourceType: 'PaymentReconciliation', meta: { tag: [{ system: 'http://stride-fhir.org/fhir/CodeSystem/remittance-source', code: 'manual' }] }, status: 'active', created: '2026-12-02', paymentDate: '2026-12-02', paymentAmount: { value: benefit, currency: 'USD' }, detail: [{ type: { coding: [{ system: 'http://terminology.hl7.org/CodeSystem/payment-type', code: 'payment' }] }, request: { reference: `Claim/${c!.id}` }, amount: { value: benefit - 1, currency: 'USD' } }] });
+    expect([payment.status, payment.body.issue[0]!.details!.text]).toEqual([400, expect.stringMatching(/details add up to .* not its paymentAmount/)]);
+  });
 });
