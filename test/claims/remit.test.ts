@@ -6,10 +6,14 @@
  * refused whole; a reversal and its correction leave one active posting; lines returned without modifiers, split or
  * added by the payer are matched (or reported).
  */
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import type { Claim, ClaimResponse, ClaimResponseItemAdjudication, DocumentReference, OperationOutcome, Parameters, ParametersParameter, PaymentReconciliation, Task } from '@medplum/fhirtypes';
 import { describeEachEngine, startTestServer, type TestServer } from '../support/server.js';
 import { fhir } from '../support/http.js';
+import { runCli } from '../support/cli.js';
 import { createPatient, createPractice, searchAll, type Practice } from './practice.js';
 import { read837P, type SentFile } from './read-837p.js';
 import { reverseAndCorrect, simulatePayer, write835, type PaidClaim } from './payer.js';
@@ -211,4 +215,14 @@ describeEachEngine('$process-x12: 835 remittances post', (engine) => {
     const payment = await fhir<OperationOutcome>(s.baseUrl, 'POST', 'PaymentReconciliation', { resourceType: 'PaymentReconciliation', meta: { tag: [{ system: 'http://stride-fhir.org/fhir/CodeSystem/remittance-source', code: 'manual' }] }, status: 'active', created: '2026-12-02', paymentDate: '2026-12-02', paymentAmount: { value: benefit, currency: 'USD' }, detail: [{ type: { coding: [{ system: 'http://terminology.hl7.org/CodeSystem/payment-type', code: 'payment' }] }, request: { reference: `Claim/${c!.id}` }, amount: { value: benefit - 1, currency: 'USD' } }] });
     expect([payment.status, payment.body.issue[0]!.details!.text]).toEqual([400, expect.stringMatching(/details add up to .* not its paymentAmount/)]);
   });
+  it('stride x12 FILE... posts an 835 as $process-x12 does', async () => {
+    const { files, byNumber } = await sendClaims(1, '2026-11-18');
+    const { x12, claims: paid } = simulatePayer(files, { seed: 31, outcomes: { [[...byNumber.keys()][0]!]: 'paid' }, trace: 'T-CLI', control: 7300 });
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'stride-835-'));
+    fs.writeFileSync(path.join(dir, 'era.835'), x12);
+    const run = await runCli(['x12', path.join(dir, 'era.835')], s.env);
+    expect(run.code, run.stderr).toBe(0);
+    expect(run.stdout).toMatch(/information: Payment T-CLI of [\d.]+ from SIMULATED PAYER: PaymentReconciliation\//);
+    await expectPosted(paid, byNumber);
+  }, 240_000);
 });
