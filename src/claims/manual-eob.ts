@@ -5,7 +5,8 @@
  * - it must balance, as an 835 must: total.submitted − payment.amount = every adjustment (claim, item and addItem
  *   level), total.benefit = payment.amount, each item's submitted − benefit = its adjustments, each itemSequence an item
  *   of the Claim; else the whole write is refused (400) and nothing is stored;
- * - its source is marked `manual` (meta.tag, written on a new version when the client left it out);
+ * - its source is marked `manual` (meta.tag, written on a new version when the client left it out; an untagged one
+ *   whose Claim Stride does not have is another system's history, as a bulk import brings, and is left alone);
  * - the claim's earlier active remittance is cancelled (the EOB supersedes it), the claim's stage follows, and each
  *   denied or underpaid item opens a work-queue Task with its CARC text.
  * A PaymentReconciliation a client writes with the `manual` tag must have details that add up to its paymentAmount.
@@ -39,7 +40,11 @@ export class ManualRemittances implements WriteHook {
     if (source === 'x12-835' || !isRemittanceShape(response)) return;
     const claimId = response.request!.reference!.slice(6);
     const stored = await tx.readCurrent('Claim', claimId);
-    if (!stored || stored.deleted) throw refuse(`its request ${response.request!.reference} is not a Claim Stride has`);
+    if (!stored || stored.deleted) {
+      // Untagged, for a Claim Stride does not have: another system's history (a bulk import), left as written.
+      if (!source) return;
+      throw refuse(`its request ${response.request!.reference} is not a Claim Stride has`);
+    }
     const claim = JSON.parse(stored.json) as Claim;
     checkBalance(response, claim);
     let posted = response;
