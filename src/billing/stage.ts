@@ -9,6 +9,7 @@
 import { createHash } from 'node:crypto';
 import type { Claim, ClaimResponse, Extension } from '@medplum/fhirtypes';
 import { STRIDE_EXTENSION } from './codes.js';
+import { adjudicatedStage, remittanceSource } from './remit-stage.js';
 
 export const STAGE_EXTENSION = `${STRIDE_EXTENSION}claim-stage`;
 export const SUBMISSION_EXTENSION = `${STRIDE_EXTENSION}claim-submission`;
@@ -170,7 +171,9 @@ export function payerClaimNumber(responses: readonly ClaimResponse[]): string | 
  * `denied` (ClaimResponse outcome complete or partial, by the payment against the claim total). A cancelled Claim is
  * `ready` while a void is due (the payer took it), else `closed`.
  */
-export function deriveStage(claim: Claim, responses: readonly ClaimResponse[]): ClaimStage {
+export function deriveStage(claim: Claim, allResponses: readonly ClaimResponse[]): ClaimStage {
+  // A remittance reversed or corrected is cancelled (src/claims/remit.ts): it answers nothing any more.
+  const responses = allResponses.filter((r) => r.status !== 'cancelled' && r.status !== 'entered-in-error');
   const submissions = submissionsOf(claim);
   const last = submissions.length - 1;
   if (claim.status === 'cancelled' || claim.status === 'entered-in-error') {
@@ -180,15 +183,20 @@ export function deriveStage(claim: Claim, responses: readonly ClaimResponse[]): 
     return taken ? 'ready' : 'closed';
   }
   if (claim.status === 'draft') return 'draft';
-  if (last < 0 || submissions[last]!.fingerprint !== fingerprintOf(claim)) return 'ready';
+  if (last < 0) {
+    // Paid without a sending Stride recorded (sent by another system, or keyed in from a paper EOB): adjudicated.
+    const remittance = responses.filter((r) => remittanceSource(r)).sort((a, b) => (a.created < b.created ? -1 : a.created > b.created ? 1 : 0)).at(-1);
+    return remittance ? adjudicatedStage(remittance) : 'ready';
+  }
+  if (submissions[last]!.fingerprint !== fingerprintOf(claim)) return 'ready';
   const answer = answersTo(last, submissions, responses).at(-1);
   if (!answer) return 'submitted';
   if (answer.outcome === 'error') return 'rejected';
   if (answer.outcome === 'queued') return 'accepted';
-  return adjudicated(claim, answer);
+  return remittanceSource(answer) ? adjudicatedStage(answer) : adjudicated(claim, answer);
 }
 
-/** An adjudication (835): denied when nothing was paid, paid when the payment covers the claim's total. */
+/** A 277 finalized answer (not a remittance): denied when nothing was paid, paid when the payment covers the total. */
 function adjudicated(claim: Claim, response: ClaimResponse): ClaimStage {
   const paid = Math.round((response.payment?.amount?.value ?? 0) * 100);
   const billed = Math.round((claim.total?.value ?? 0) * 100);

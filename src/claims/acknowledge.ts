@@ -10,6 +10,7 @@
  *   (src/billing/stage.ts); a rejection opens a Task in the billing work queue; a batch or claim Stride did not send
  *   opens a Task too;
  * - the file is stored (files.ts) with a Provenance naming what it changed.
+ * An 835 remittance goes to remittance posting (remit.ts), with the same guarantees.
  */
 import { OperationOutcomeError } from '@medplum/core';
 import type { Claim, ClaimResponse, OperationOutcomeIssue, Resource, Task } from '@medplum/fhirtypes';
@@ -21,6 +22,7 @@ import { PAYER_CLAIM_NUMBER, deriveStage, submissionsOf, withStage } from '../bi
 import { ackCodeText, groupAccepted, read277, read999, type ClaimStatus, type GroupAck } from '../billing/x12/acknowledgments.js';
 import { X12ReadError, readX12, type Interchange, type Transaction } from '../billing/x12/read.js';
 import { FILE_IDS, sha256Of, storeFile, type FileKind } from './files.js';
+import { postRemittanceFile } from './remit.js';
 
 export const TASK_SYSTEM = 'http://stride-fhir.org/fhir/CodeSystem/billing-task';
 const STATUS_CODES = 'https://x12.org/codes/claim-status-codes';
@@ -53,6 +55,7 @@ export async function processX12(repo: Repository, text: string, now: Date): Pro
   }
   const transactions = interchanges.flatMap((i) => i.groups.flatMap((g) => g.transactions.map((t) => ({ interchange: i, transaction: t }))));
   const kind = kindOf(transactions.map((t) => t.transaction));
+  if (kind === 'x12-835') return postRemittanceFile(repo, interchanges, text, now);
   const hash = sha256Of(text);
   return repo.transaction(async (tx) => {
     await lockUntilCommit(tx, lockKey(`x12-file:${hash}`));
@@ -85,13 +88,13 @@ export async function processX12(repo: Repository, text: string, now: Date): Pro
   });
 }
 
-/** The file's kind, from its transaction sets: one kind a file (a 835 goes to remittance posting, not here). */
+/** The file's kind, from its transaction sets: one kind a file (an 835 goes to remittance posting, remit.ts). */
 function kindOf(transactions: readonly Transaction[]): FileKind {
-  const kinds = new Set(transactions.map((t) => (t.id === '999' ? 'x12-999' : t.id === '277' ? (t.version.includes('X214') ? 'x12-277ca' : 'x12-277') : `unsupported ${t.id} (${t.version})`)));
+  const kinds = new Set(transactions.map((t) => (t.id === '999' ? 'x12-999' : t.id === '277' ? (t.version.includes('X214') ? 'x12-277ca' : 'x12-277') : t.id === '835' ? 'x12-835' : `unsupported ${t.id} (${t.version})`)));
   if (kinds.size !== 1) throw new OperationOutcomeError(badRequest(`The file mixes transaction sets (${[...kinds].join(', ')}): post one kind of file at a time`));
   const [kind] = [...kinds] as [string];
   if (kind.startsWith('unsupported')) {
-    throw new OperationOutcomeError(badRequest(`$process-x12 reads 999 acknowledgments, 277CA claim acknowledgments and 277 claim status responses; this file is a ${kind.slice(12)}, nothing was recorded`));
+    throw new OperationOutcomeError(badRequest(`$process-x12 reads 999 acknowledgments, 277CA claim acknowledgments, 277 claim status responses and 835 remittances; this file is a ${kind.slice(12)}, nothing was recorded`));
   }
   return kind as FileKind;
 }

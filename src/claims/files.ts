@@ -22,13 +22,14 @@ export const RECEIVER_EXTENSION = 'http://stride-fhir.org/fhir/StructureDefiniti
 /** Who made a file: a Stride operation, as Provenance.agent.who.identifier. */
 export const OPERATION_AGENT = 'http://stride-fhir.org/fhir/sid/operation';
 
-export type FileKind = 'x12-837p-batch' | 'x12-999' | 'x12-277ca' | 'x12-277';
+export type FileKind = 'x12-837p-batch' | 'x12-999' | 'x12-277ca' | 'x12-277' | 'x12-835';
 
 const TITLES: Record<FileKind, string> = {
   'x12-837p-batch': 'X12 837P claim batch',
   'x12-999': 'X12 999 implementation acknowledgment',
   'x12-277ca': 'X12 277CA claim acknowledgment',
   'x12-277': 'X12 277 claim status response',
+  'x12-835': 'X12 835 health care claim payment/advice',
 };
 
 export interface StoredFile {

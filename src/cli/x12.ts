@@ -1,6 +1,6 @@
 /**
- * `stride x12 FILE...`: processes X12 files received from a clearinghouse or payer (999, 277CA, 277), as POST
- * $process-x12 does (src/claims/acknowledge.ts), one transaction each: prints what each file did, and exits 1 when a
+ * `stride x12 FILE...`: processes X12 files received from a clearinghouse or payer (999, 277CA, 277, 835), as POST
+ * $process-x12 does (src/claims/acknowledge.ts, remit.ts), one transaction each: prints what each file did, and exits 1 when a
  * file was refused (not valid X12, not a kind Stride reads); the others are still processed.
  */
 import fs from 'node:fs';

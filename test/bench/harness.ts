@@ -192,7 +192,8 @@ export function startBareExpress(bodyFile: string): Promise<Child> {
 /** One request on a fresh connection (Connection: close, so no socket outlives it); resolves status and body. */
 export function send(port: number, method: string, urlPath: string, body?: string, headers: Record<string, string> = {}): Promise<{ status: number; text: string }> {
   return new Promise((resolve, reject) => {
-    const all = { connection: 'close', ...headers, ...(body !== undefined ? { 'content-type': 'application/fhir+json', 'content-length': String(Buffer.byteLength(body)) } : {}) };
+    // The caller's headers (lower case) win over the defaults: an X12 body goes as application/edi-x12.
+    const all = { connection: 'close', ...(body !== undefined ? { 'content-type': 'application/fhir+json', 'content-length': String(Buffer.byteLength(body)) } : {}), ...headers };
     const req = http.request({ host: '127.0.0.1', port, method, path: urlPath, headers: all }, (res) => {
       let text = '';
       res.setEncoding('utf8');

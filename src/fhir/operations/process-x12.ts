@@ -1,8 +1,9 @@
 /**
  * $process-x12: POST [base]/$process-x12 (issue 20 §4; OperationDefinition-process-x12.json in profiles/): an X12
- * acknowledgment or claim status response (999, 277CA, 277) as the raw body (Content-Type: application/edi-x12) or
+ * acknowledgment, claim status response or remittance (999, 277CA, 277; 835: issue 21) as the raw body (Content-Type: application/edi-x12) or
  * as a Parameters with `file` (valueAttachment with base64 data, or valueString). The answer is an OperationOutcome
- * saying what the file did (src/claims/acknowledge.ts); a file that is not valid X12 is a 400 and changes nothing.
+ * saying what the file did (src/claims/acknowledge.ts, remit.ts); a file that is not valid X12, or an 835 that does
+ * not balance, is a 400 and changes nothing.
  */
 import { OperationOutcomeError } from '@medplum/core';
 import type { FhirHandler, FhirRequest } from '../types.js';
