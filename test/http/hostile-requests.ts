@@ -6,7 +6,7 @@
 
 /** Every property of Object.prototype (constructor, toString, __proto__, ...), and a few more of objects and arrays. */
 export const PROTO_NAMES: readonly string[] = [
-  ...new Set([...Object.getOwnPropertyNames(Object.prototype), 'prototype', 'length', 'push', 'call', 'then']),
+  ...new Set([...Object.getOwnPropertyNames(Object.prototype), 'prototype', 'length']),
 ];
 
 export interface HostileRequest {
