@@ -89,7 +89,7 @@ export function hostileRequests(names: readonly string[] = PROTO_NAMES): Hostile
       out.push({ kind: 'json member (update)', method: 'PUT', path: 'Patient/p1', body: { ...(body as object), id: 'p1' }, refusedWrite: true });
       out.push({ kind: 'json member ($validate)', method: 'POST', path: 'Patient/$validate', body });
     }
-    out.push(...bundleRequests(n), ...patchRequests(n));
+    out.push(...bundleRequests(n), ...patchRequests(n), ...viewRequests(n));
   }
   return out;
 }
@@ -140,4 +140,17 @@ function patchRequests(n: string): HostileRequest[] {
     [{ op: n, path: '/active', value: true }],
   ];
   return ops.map((body) => ({ kind: 'json patch', method: 'PATCH', path: 'Patient/p1', body, headers: { 'content-type': 'application/json-patch+json' }, refusedWrite: true }));
+}
+
+/** SQL on FHIR views: the name as a %constant used but not defined, as a constant's name, as a column name. */
+function viewRequests(n: string): HostileRequest[] {
+  const view = (select: unknown, constant?: unknown) => ({ resourceType: 'ViewDefinition', status: 'active', resource: 'Patient', select: [select], ...(constant ? { constant: [constant] } : {}) });
+  const run = (v: unknown): HostileRequest => ({ kind: 'view $run', method: 'POST', path: 'ViewDefinition/$run?_format=json', body: { resourceType: 'Parameters', parameter: [{ name: 'viewResource', resource: v }] } });
+  return [
+    run(view({ column: [{ name: 'x', path: `%${n}` }] })),
+    run(view({ column: [{ name: 'x', path: `%${n}` }] }, { name: n, valueString: 'v' })),
+    run(view({ column: [{ name: n, path: 'id' }] })),
+    run(view({ column: [{ name: 'x', path: `${n}` }] })),
+    { kind: 'view write', method: 'PUT', path: 'ViewDefinition/v1', body: { ...view({ column: [{ name: 'x', path: `%${n}` }] }), id: 'v1' }, refusedWrite: true },
+  ];
 }
