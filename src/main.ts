@@ -2,6 +2,7 @@
 import type { Server } from 'node:http';
 import { loadConfig, type Config } from './config.js';
 import { openStride, type Stride } from './stride.js';
+import { handleClientErrors } from './http/client-error.js';
 
 export interface RunningServer {
   stride: Stride;
@@ -17,6 +18,7 @@ export async function startServer(config: Config = loadConfig()): Promise<Runnin
     s.once('error', reject);
   });
   server.keepAliveTimeout = 65_000;
+  handleClientErrors(server, stride.logger);
   const address = server.address();
   const port = typeof address === 'object' && address ? address.port : config.port;
   const baseUrl = config.baseUrl ?? `http://localhost:${port}/fhir`;

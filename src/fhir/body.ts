@@ -41,3 +41,13 @@ export function nestsDeeper(value: unknown, room: number): boolean {
   for (const key in value) if (nestsDeeper((value as Record<string, unknown>)[key], room - 1)) return true;
   return false;
 }
+
+/**
+ * `target[key] = value` as JSON.parse would write it: an own data property even for `__proto__`, whose assignment
+ * would instead replace the object's prototype and drop the member (a client's member must reach the validator to be
+ * refused, never vanish on the way; issue 25).
+ */
+export function setMember(target: Record<string, unknown>, key: string, value: unknown): void {
+  if (key === '__proto__') Object.defineProperty(target, key, { value, enumerable: true, writable: true, configurable: true });
+  else target[key] = value;
+}

@@ -7,6 +7,23 @@ import { operationsOf, operationsOnOtherTypes } from './operations/registry.js';
 import { EXPORT_DEFINITIONS } from './operations/export.js';
 import { PROCESS_X12_DEFINITION } from './operations/process-x12.js';
 import { OUTCOMES_DEFINITIONS } from './operations/outcomes-definition.js';
+import { BOTS_DEFINITION } from './operations/bots.js';
+import { guideCanonical, guideProfilesOf } from './operations/guide.js';
+import { typesWithoutEndpoint } from '../repo/rest-types.js';
+import { paramsOf } from '../search/params/registry.js';
+
+/**
+ * What R4 CapabilityStatement has no element for, said in rest.documentation (markdown). Each sentence is proved
+ * against the server by test/http/capabilities.test.ts.
+ */
+const SEARCH_DOCUMENTATION = [
+  'Search (R4 search.html) supports, besides the parameters listed per type:',
+  '`_sort` on any listed parameter of type string, token, date, number, quantity, reference or uri (several, `-` for descending);',
+  'chaining (`subject:Patient.name=...`, up to 4 links) and reverse chaining (`_has:Observation:patient:code=...`);',
+  '`_include` and `_revinclude` (with `:iterate`; the values each type takes are in searchInclude and searchRevInclude);',
+  '`_count`, `_offset`, `_total`, `_summary`, `_elements`; unknown parameters are ignored with a warning, or refused with `Prefer: handling=strict`.',
+  'Parameters and OperationOutcome have no REST endpoint (R4): they are not listed and are refused on create and update.',
+].join(' ');
 
 type TypeInteraction = NonNullable<CapabilityStatementRestResource['interaction']>[number]['code'];
 
@@ -44,18 +61,25 @@ export function buildCapabilityStatement(options: CapabilityOptions, baseUrl: st
   const has = (key: string): boolean => keys.has(key);
   // Operations are served on every type through the `$op` routes (operations/registry.ts).
   const operationsServed = has('POST :type/:op') || has('POST :type/:id/:op');
-  const resource: CapabilityStatementRestResource[] = loadDefinitions().resourceTypes.map((type) => {
+  const unstored = typesWithoutEndpoint();
+  const revIncludes = reverseIncludes();
+  const resource: CapabilityStatementRestResource[] = loadDefinitions().resourceTypes.filter((type) => !unstored.has(type)).map((type) => {
     const operations = operationsServed ? operationsOf(type) : [];
+    const profiles = guideProfilesOf(type);
     return {
     type: type as CapabilityStatementRestResource['type'],
+    ...(profiles.length ? { supportedProfile: profiles } : {}),
     interaction: interactions,
     versioning: 'versioned-update',
     readHistory: true,
     updateCreate: true,
     conditionalCreate: true,
-    conditionalRead: 'not-supported',
+    // read.ts answers If-None-Match and If-Modified-Since with 304 (R4 http.html#cread).
+    conditionalRead: 'full-support',
     conditionalUpdate: has('PUT :type'),
     conditionalDelete: has('DELETE :type') ? 'single' : 'not-supported',
+    searchInclude: includesOf(type),
+    searchRevInclude: revIncludes.get(type) ?? [],
     searchParam: options.searchParams?.(type),
     ...(operations.length ? { operation: operations } : {}),
     };
@@ -64,6 +88,7 @@ export function buildCapabilityStatement(options: CapabilityOptions, baseUrl: st
   // resource types (SQL on FHIR's ViewDefinition): a rest.resource's type is bound to R4's ResourceType.
   const r4 = loadDefinitions().resourceTypeSet;
   const systemOperations = [
+    ...(has('GET $bots') ? [{ name: 'bots', definition: BOTS_DEFINITION }] : []),
     ...(has('GET $export') ? [{ name: 'export', definition: EXPORT_DEFINITIONS.system }] : []),
     ...(has('POST $process-x12') ? [{ name: 'process-x12', definition: PROCESS_X12_DEFINITION }] : []),
     ...(has('GET $outcomes') ? [{ name: 'outcomes', definition: OUTCOMES_DEFINITIONS.system }] : []),
@@ -85,6 +110,31 @@ export function buildCapabilityStatement(options: CapabilityOptions, baseUrl: st
     fhirVersion: '4.0.1',
     format: ['application/fhir+json', 'json'],
     patchFormat: ['application/json-patch+json'],
-    rest: [{ mode: 'server', resource, interaction: system, ...(systemOperations.length ? { operation: systemOperations } : {}) }],
+    implementationGuide: [guideCanonical()],
+    rest: [{ mode: 'server', documentation: SEARCH_DOCUMENTATION, resource, interaction: system, ...(systemOperations.length ? { operation: systemOperations } : {}) }],
   };
+}
+
+/** `_include` values a type takes: `*` and `Type:param` for each of its reference parameters (search/include.ts). */
+function includesOf(type: string): string[] {
+  const refs = [...paramsOf(type).values()].filter((p) => p.type === 'reference').map((p) => `${type}:${p.code}`).sort();
+  return refs.length ? ['*', ...refs] : [];
+}
+
+/** `_revinclude` values per target type: `Source:param` for every reference parameter that can point at it. */
+function reverseIncludes(): Map<string, string[]> {
+  const out = new Map<string, string[]>();
+  const types = loadDefinitions().resourceTypes;
+  for (const source of types) {
+    for (const p of paramsOf(source).values()) {
+      if (p.type !== 'reference') continue;
+      for (const target of p.targets.length ? p.targets : types) {
+        const list = out.get(target) ?? [];
+        list.push(`${source}:${p.code}`);
+        out.set(target, list);
+      }
+    }
+  }
+  for (const list of out.values()) list.sort();
+  return out;
 }

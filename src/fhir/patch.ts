@@ -97,9 +97,38 @@ function applyOperations(document: unknown, operations: readonly Operation[], si
     }
   };
   operations.forEach((operation, i) => {
+    checkOwnPath(doc, operation, i);
     doc = jsonpatch.applyOperation(doc, operation, true, true, true, i).newDocument;
     if (operation.op === 'copy') check(i);
   });
   if (operations.length > 0 && operations[operations.length - 1].op !== 'copy') check(operations.length - 1);
   return doc;
+}
+
+/**
+ * The locations an operation reads must exist as the document's own members (RFC 6902 §4: "the target location
+ * MUST exist"). fast-json-patch walks with plain property lookups, which find Object.prototype's members: `remove
+ * /constructor` "succeeded" on a resource without one and wrote a new version (issue 25). `add` needs its parent.
+ */
+function checkOwnPath(doc: unknown, operation: Operation, i: number): void {
+  const reads: string[] = [];
+  if (operation.op === 'remove' || operation.op === 'replace' || operation.op === 'test') reads.push(operation.path);
+  if (operation.op === 'move' || operation.op === 'copy') reads.push(operation.from);
+  const parentOfAdd = operation.op === 'add' || operation.op === 'move' || operation.op === 'copy' ? operation.path.slice(0, Math.max(0, operation.path.lastIndexOf('/'))) : undefined;
+  for (const pointer of parentOfAdd === undefined ? reads : [...reads, parentOfAdd]) {
+    if (!ownPathExists(doc, pointer)) {
+      throw new OperationOutcomeError(unprocessable(`JSON Patch operation ${i} (${operation.op}): the path "${pointer}" does not exist in the resource`));
+    }
+  }
+}
+
+function ownPathExists(doc: unknown, pointer: string): boolean {
+  if (pointer === '') return true;
+  let node = doc;
+  for (const raw of pointer.slice(1).split('/')) {
+    const key = raw.replace(/~1/g, '/').replace(/~0/g, '~');
+    if (typeof node !== 'object' || node === null || !Object.hasOwn(node, key)) return false;
+    node = (node as Record<string, unknown>)[key];
+  }
+  return true;
 }

@@ -14,14 +14,37 @@ export function queryString(query: Record<string, string[]>): string {
   return out.toString();
 }
 
+/**
+ * An empty parameter dictionary. Its keys are the client's names, which may be `constructor`, `toString` or
+ * `__proto__`: a plain `{}` would find Object.prototype's members under them (and `__proto__` would set its
+ * prototype), so it has no prototype at all (issue 25).
+ */
+export function newQuery(): Record<string, string[]> {
+  return Object.create(null) as Record<string, string[]>;
+}
+
 export function parseQueryString(text: string): Record<string, string[]> {
-  const params: Record<string, string[]> = {};
+  const params = newQuery();
   for (const [name, value] of new URLSearchParams(text)) (params[name] ??= []).push(value);
   return params;
 }
 
+/** The parameters of every query in order, repeated names concatenated, in a new prototype-free dictionary. */
+export function mergeQueries(...queries: ReadonlyArray<Record<string, string[]>>): Record<string, string[]> {
+  const out = newQuery();
+  for (const query of queries) for (const [name, values] of Object.entries(query)) out[name] = Object.hasOwn(out, name) ? [...out[name], ...values] : [...values];
+  return out;
+}
+
+/** `query` without the named parameters, prototype-free. */
+export function withoutParams(query: Record<string, string[]>, names: readonly string[]): Record<string, string[]> {
+  const out = newQuery();
+  for (const [name, values] of Object.entries(query)) if (!names.includes(name)) out[name] = values;
+  return out;
+}
+
 export function single(query: Record<string, string[]>, name: string): string | undefined {
-  const values = query[name];
+  const values = Object.hasOwn(query, name) ? query[name] : undefined;
   if (!values || values.length === 0) return undefined;
   if (values.length > 1) throw new OperationOutcomeError(badRequest(`${name} may be given once`, name));
   return values[0];

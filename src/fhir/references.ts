@@ -7,6 +7,7 @@
 import { OperationOutcomeError } from '@medplum/core';
 import type { Resource } from '@medplum/fhirtypes';
 import { badRequest, preconditionFailed } from './outcomes.js';
+import { setMember } from './body.js';
 import type { Repository } from '../repo/repository.js';
 import { findMatches, parseCriteria } from '../repo/conditional.js';
 
@@ -104,7 +105,7 @@ function rewriteValue(value: object, visit: (key: string, text: string) => strin
     } else if (child !== null && typeof child === 'object') {
       next = rewriteValue(child, visit);
     }
-    if (next !== child) (out ??= { ...obj })[key] = next;
+    if (next !== child) setMember((out ??= { ...obj }), key, next);
   }
   return out ?? obj;
 }

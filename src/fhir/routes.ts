@@ -20,6 +20,7 @@ import { systemExport } from './operations/export.js';
 import { cancelExport, exportFile, exportStatus } from './operations/export-status.js';
 import { VIEW_DEFINITION_TYPE } from '../analytics/views/stored.js';
 import { systemOutcomes } from './operations/outcomes.js';
+import { readImplementationGuide } from './operations/guide.js';
 
 export const STRIDE_VERSION = '0.1.0';
 
@@ -39,6 +40,7 @@ export function createRouter(): Router {
     .add('GET', '$export-file/:id/:file', exportFile)
     .add('GET', '$outcomes', systemOutcomes)
     .add('GET', 'OperationDefinition/:id', readOperationDefinition)
+    .add('GET', 'ImplementationGuide/:id', readImplementationGuide)
     .add('GET', '_history', systemHistory)
     .add('GET', ':type/_history', typeHistory)
     .add('POST', ':type/_search', typeSearchPost)

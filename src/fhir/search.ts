@@ -6,7 +6,7 @@ import { OperationOutcomeError } from '@medplum/core';
 import type { BundleEntry, BundleLink } from '@medplum/fhirtypes';
 import type { FhirHandler, FhirRequest, FhirResponse, RequestContext } from './types.js';
 import { bundle, fullUrl, link, pageUrl } from './bundle.js';
-import { integerParam, parseQueryString, single } from './query.js';
+import { integerParam, mergeQueries, newQuery, parseQueryString, single, withoutParams } from './query.js';
 import { badRequest, notFound } from './outcomes.js';
 import { parsePrefer } from './prefer.js';
 import { toStored } from '../repo/repository.js';
@@ -21,10 +21,8 @@ export const typeSearch: FhirHandler = (req, ctx, { type }) => search(req, ctx, 
 
 /** POST [type]/_search: parameters in a form-encoded body, and/or in the URL. */
 export const typeSearchPost: FhirHandler = (req, ctx, { type }) => {
-  const form = typeof req.body === 'string' ? parseQueryString(req.body) : {};
-  const params = { ...req.query };
-  for (const [name, values] of Object.entries(form)) params[name] = [...(params[name] ?? []), ...values];
-  return search(req, ctx, { resourceType: type }, type, params);
+  const form = typeof req.body === 'string' ? parseQueryString(req.body) : newQuery();
+  return search(req, ctx, { resourceType: type }, type, mergeQueries(req.query, form));
 };
 
 export const systemSearch: FhirHandler = (req, ctx) => {
@@ -71,9 +69,9 @@ function toEntry(ctx: RequestContext, row: ResourceRow, mode: 'match' | 'include
 
 /** self is the request as made; next and previous replace its paging parameters (R4 http.html#paging). */
 function links(ctx: RequestContext, path: string, params: Record<string, string[]>, result: SearchResult): BundleLink[] {
-  const { _cursor, _offset, ...rest } = params;
+  const rest = withoutParams(params, ['_cursor', '_offset']);
   const out = [link('self', pageUrl(ctx, path, params))];
-  if (result.next) out.push(link('next', pageUrl(ctx, path, { ...rest, ...result.next })));
-  if (result.previous) out.push(link('previous', pageUrl(ctx, path, { ...rest, ...result.previous })));
+  if (result.next) out.push(link('next', pageUrl(ctx, path, Object.assign(newQuery(), rest, result.next))));
+  if (result.previous) out.push(link('previous', pageUrl(ctx, path, Object.assign(newQuery(), rest, result.previous))));
   return out;
 }

@@ -5,6 +5,7 @@ import type { FhirRequest, HttpMethod } from '../fhir/types.js';
 import { badRequest, notAcceptable, unsupportedMediaType } from '../fhir/outcomes.js';
 import { MAX_JSON_DEPTH, nestsDeeper } from '../fhir/body.js';
 import { choosesOwnFormat } from '../fhir/operations/registry.js';
+import { newQuery, parseQueryString } from '../fhir/query.js';
 
 const JSON_TYPES = ['application/fhir+json', 'application/json', 'application/json-patch+json', 'text/json'];
 const FORM = 'application/x-www-form-urlencoded';
@@ -17,10 +18,7 @@ export { MAX_JSON_DEPTH } from '../fhir/body.js';
 export function toFhirRequest(req: Request, basePath: string): FhirRequest {
   const url = req.originalUrl ?? req.url;
   const q = url.indexOf('?');
-  const query: Record<string, string[]> = {};
-  if (q >= 0) {
-    for (const [name, value] of new URLSearchParams(url.slice(q + 1))) (query[name] ??= []).push(value);
-  }
+  const query = q >= 0 ? parseQueryString(url.slice(q + 1)) : newQuery();
   const path = (q >= 0 ? url.slice(basePath.length, q) : url.slice(basePath.length)).replace(/^\/+|\/+$/g, '');
   // An operation with output formats of its own (ViewDefinition/$run: csv, parquet ...) reads _format itself.
   if (!choosesOwnFormat(path)) checkFormat(query._format?.[0], req.headers.accept);

@@ -8,6 +8,7 @@ import { badRequest, conflict, preconditionFailed, statusOf } from '../fhir/outc
 import type { Repository, StoredResource, WriteResult } from './repository.js';
 import { toStored } from './repository.js';
 import { criteriaLockKey, lockUntilCommit } from './locks.js';
+import { parseQueryString } from '../fhir/query.js';
 
 /**
  * `identifier=a|b&status=x` -> parameters; an empty criteria string is refused (it would match everything). A
@@ -15,8 +16,7 @@ import { criteriaLockKey, lockUntilCommit } from './locks.js';
  */
 export function parseCriteria(criteria: string): Record<string, string[]> {
   const text = criteria.slice(prefixLength(criteria));
-  const params: Record<string, string[]> = {};
-  for (const [name, value] of new URLSearchParams(text)) (params[name] ??= []).push(value);
+  const params = parseQueryString(text);
   if (Object.keys(params).length === 0) throw new OperationOutcomeError(badRequest(`Conditional criteria "${readable(criteria)}" has no search parameters`));
   return params;
 }

@@ -3,6 +3,7 @@ import { randomUUID } from 'node:crypto';
 import { OperationOutcomeError } from '@medplum/core';
 import type { Resource } from '@medplum/fhirtypes';
 import { badRequest } from '../fhir/outcomes.js';
+import { setMember } from '../fhir/body.js';
 
 /** R4 id: 1-64 of [A-Za-z0-9-.] (http://hl7.org/fhir/R4/datatypes.html#id). */
 const ID_PATTERN = /^[A-Za-z0-9\-.]{1,64}$/;
@@ -42,7 +43,7 @@ export function stamp(resource: Resource, id: string, versionId: number, lastUpd
   // DetectedIssue, stamp and stringify, against 9 us so).
   const stamped: Record<string, unknown> = { resourceType: resource.resourceType, id, meta };
   const source = resource as unknown as Record<string, unknown>;
-  for (const key of Object.keys(source)) if (key !== 'resourceType' && key !== 'id' && key !== 'meta') stamped[key] = source[key];
+  for (const key of Object.keys(source)) if (key !== 'resourceType' && key !== 'id' && key !== 'meta') setMember(stamped, key, source[key]);
   return { resource: stamped as unknown as Resource, json: JSON.stringify(stamped) };
 }
 

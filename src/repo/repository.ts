@@ -9,6 +9,7 @@ import type { Indexer, ResourceRows, Searcher, SearchQuery, SearchResult } from 
 import type { IndexRows } from '../search/tables.js';
 import { assertValid, type Validator } from '../validation/validator.js';
 import { conflict, gone, notFound, preconditionFailed } from '../fhir/outcomes.js';
+import { assertStorableType } from './rest-types.js';
 import { assertValidId, isValidId, newId, nextTimestamp, stamp } from './meta.js';
 import { insertCurrent, insertHistory, selectCurrent, selectCurrentMany, selectVersion, updateCurrent, writeVersionRows } from './queries.js';
 
@@ -218,6 +219,7 @@ export class Repository {
 
   /** Creates with a server id (or the id a transaction assigned to a urn:uuid entry). */
   async create(input: Resource, assignedId?: string): Promise<WriteResult> {
+    assertStorableType(input.resourceType);
     const id = assignedId ?? newId();
     const time = nextTimestamp();
     const { resource, json } = stamp(input, id, 1, time);
@@ -232,6 +234,7 @@ export class Repository {
   async update(input: Resource, options: UpdateOptions = {}): Promise<WriteResult> {
     const id = input.id as string;
     assertValidId(id, input.resourceType);
+    assertStorableType(input.resourceType);
     const issues = options.ownChange ? [] : assertValid(this.deps.validator, input);
     return this.transaction(async (repo) => {
       if (options.expectNew && options.ifMatch === undefined) {

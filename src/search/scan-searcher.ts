@@ -16,7 +16,7 @@ const RESULT_PARAMETERS = new Set(['_count', '_offset', '_total', '_summary', '_
 export function createScanSearcher(): Searcher {
   return {
     async search(db: Queryer, query: SearchQuery): Promise<SearchResult> {
-      const filters: Record<string, string[]> = {};
+      const filters: Record<string, string[]> = Object.create(null); // keys are the client's names
       for (const [name, values] of Object.entries(query.params)) {
         if (!RESULT_PARAMETERS.has(name.split(':')[0])) filters[name] = values;
       }

@@ -7,6 +7,7 @@
 import { OperationOutcomeError, validateResource } from '@medplum/core';
 import type { OperationOutcomeIssue, Resource } from '@medplum/fhirtypes';
 import { isCleanStructure } from './clean-structure.js';
+import { prototypeMemberIssues } from './prototype-members.js';
 
 export function checkStructure(resource: Resource): OperationOutcomeIssue[] {
   // Most resources are clean: a walk of what is present proves it; only the others pay for the full crawl.
@@ -15,6 +16,10 @@ export function checkStructure(resource: Resource): OperationOutcomeIssue[] {
 
 /** The full check: validateResource's issues, less those it misreads, worded for a person. */
 export function fullStructureCheck(resource: Resource): OperationOutcomeIssue[] {
+  // Members named like Object.prototype's are errors @medplum/core cannot see (prototype-members.ts); with them in the
+  // resource, its walk reads Object.prototype's functions as element definitions: they are the whole answer.
+  const prototypeIssues = prototypeMemberIssues(resource, resource.resourceType);
+  if (prototypeIssues.length > 0) return prototypeIssues;
   let issues: OperationOutcomeIssue[];
   try {
     issues = validateResource(resource) ?? [];

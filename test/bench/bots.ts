@@ -104,7 +104,8 @@ async function createPatients(child: Child, example: { entry: Array<{ fullUrl: s
     const copies = Array.from({ length: Math.min(50, PATIENTS - first) }, (_, c) => first + c);
     const entry = copies.flatMap((k) =>
       own.map((e) => {
-        const text = JSON.stringify(e).replace(/"urn:uuid:3f2b6c1e-0000-4000-8000-0000000000(\d\d)"/g, (quoted, n: string) => {
+        // Each copy is a patient of its own: without the example's ifNoneExist, which would match the first one.
+        const text = JSON.stringify({ ...e, request: { method: 'POST', url: (e.request as { url: string }).url } }).replace(/"urn:uuid:3f2b6c1e-0000-4000-8000-0000000000(\d\d)"/g, (quoted, n: string) => {
           const ref = quoted.slice(1, -1);
           return PER_PATIENT.some((name) => urn(name) === ref) ? `"urn:uuid:3f2b6c1e-0000-4000-a${n}0-${String(k).padStart(12, '0')}"` : `"${stored.get(ref) ?? ref}"`;
         });

@@ -181,6 +181,47 @@ describeEachEngine('billing by the date of service', (engine) => {
     expect(issue!.detail).toContain(`97110 (${first.keys.exercise}, 2026-11-10) cannot be billed: its timed-minutes extension says 0 minutes`);
   });
 
+  it('unknown minutes are never dropped in silence either (finding, Claim held naming it); negative minutes are refused at the write', async () => {
+    const variants: Array<[string, (p: any) => void, RegExp]> = [
+      ['no end time and no timed-minutes', (p) => delete p.performedPeriod.end, /minutes/],
+    ];
+    for (const [what, change, detail] of variants) {
+      const visit = await postVisit(s.baseUrl, null, { hour: 9, services: [{ name: 'gait', minutes: 20 }, { name: 'exercise', minutes: 15 }] });
+      const procedure = (await fhir(s.baseUrl, 'GET', visit.keys.exercise!)).body;
+      // Without the profile, which would refuse the resource: the bots must catch what the profile is not asked for.
+      delete procedure.meta;
+      procedure.extension = procedure.extension.filter((e: { url: string }) => !e.url.endsWith('/timed-minutes'));
+      change(procedure);
+      const put = await fhir(s.baseUrl, 'PUT', visit.keys.exercise!, procedure);
+      expect(put.status, `${what}: ${put.text}`).toBe(200);
+      const [claim] = await liveClaims(visit.keys.patient!);
+      expect([claim!.status, lines(claim!)], what).toEqual(['draft', [['97116', 'GP', 1]]]);
+      expect(await openFindings(s.baseUrl, visit.keys), what).toContain('c7-timed-minutes@exercise');
+      expect(await billingFindings(visit.keys), what).toContain('billing-minutes-unknown@encounter');
+      const issues = await search<DetectedIssue>(`DetectedIssue?patient=${visit.keys.patient}&code=http://stride-fhir.org/fhir/CodeSystem/billing|billing-minutes-unknown`);
+      expect(issues.map((i) => i.detail).join(' '), what).toContain(`97110 (${visit.keys.exercise}`);
+      expect(issues.map((i) => i.detail).join(' '), what).toMatch(detail);
+    }
+    // Negative minutes never reach billing: a reversed performedPeriod breaks R4's invariant per-1, timed-minutes of -5
+    // the extension's stride-tm-1; the write is refused and the Claim stays as it was.
+    const refused: Array<[string, (p: any) => void, string]> = [
+      ['a performedPeriod that ends before it starts', (p) => (p.performedPeriod = { start: p.performedPeriod.end, end: p.performedPeriod.start }), 'per-1'],
+      ['timed-minutes of -5', (p) => p.extension.push({ url: 'http://stride-fhir.org/fhir/StructureDefinition/timed-minutes', valueInteger: -5 }), 'stride-tm-1'],
+    ];
+    for (const [what, change, invariant] of refused) {
+      const visit = await postVisit(s.baseUrl, null, { hour: 9, services: [{ name: 'gait', minutes: 20 }, { name: 'exercise', minutes: 15 }] });
+      const before = await liveClaims(visit.keys.patient!);
+      const procedure = (await fhir(s.baseUrl, 'GET', visit.keys.exercise!)).body;
+      delete procedure.meta;
+      procedure.extension = procedure.extension.filter((e: { url: string }) => !e.url.endsWith('/timed-minutes'));
+      change(procedure);
+      const put = await fhir(s.baseUrl, 'PUT', visit.keys.exercise!, procedure);
+      expect(put.status, what).toBe(400);
+      expect(JSON.stringify(put.body.issue), what).toContain(invariant);
+      expect(await liveClaims(visit.keys.patient!), what).toEqual(before);
+    }
+  });
+
   it('findings of the date are reported on the visit they concern', async () => {
     const first = await postVisit(s.baseUrl, null, { hour: 9, services: [{ name: 'gait', minutes: 20 }] });
     const second = await postVisit(s.baseUrl, first.keys, { hour: 15, services: [{ name: 'gait', minutes: 75 }] });

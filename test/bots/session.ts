@@ -38,6 +38,9 @@ export type Parts = Partial<Record<Name, any>>;
 
 export function sessionBundle(edit?: (parts: Parts) => void, extra: BundleEntry[] = []): Bundle {
   const copy = structuredClone(EXAMPLE);
+  // The example shares its patient, therapists, clinic, payer and coverage across postings (ifNoneExist); each test
+  // session here stands alone, with resources of its own.
+  for (const e of copy.entry ?? []) if (e.request) delete e.request.ifNoneExist;
   const parts: Parts = {};
   for (const e of copy.entry ?? []) {
     const name = nameOf(e.fullUrl);

@@ -4,6 +4,7 @@ import { describe } from 'vitest';
 import type { Server } from 'node:http';
 import { loadConfig } from '../../src/config.js';
 import { openStride, type Stride } from '../../src/stride.js';
+import { handleClientErrors } from '../../src/http/client-error.js';
 import { ENGINES, type Engine, type EngineHandle } from './engines.js';
 
 export interface TestServer {
@@ -22,6 +23,7 @@ export async function startTestServer(engine: Engine, env: Record<string, string
   const server = await new Promise<Server>((resolve) => {
     const s = stride.app.listen(0, '127.0.0.1', () => resolve(s));
   });
+  handleClientErrors(server, stride.logger); // as src/main.ts does
   const address = server.address();
   const port = typeof address === 'object' && address ? address.port : 0;
   return {

