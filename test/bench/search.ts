@@ -114,7 +114,9 @@ export const searchBench: BenchModule = {
       return figures;
     } finally {
       await stride.stop();
-      await db.drop();
+      // STRIDE_BENCH_KEEP_DB=1 keeps the loaded database (its location is logged) to study plans on it afterwards.
+      if (process.env.STRIDE_BENCH_KEEP_DB === '1') ctx.log(`search data kept: ${JSON.stringify(db.env)}`);
+      else await db.drop();
       fs.rmSync(noBots, { recursive: true, force: true });
     }
   },
