@@ -1,7 +1,8 @@
 /**
  * Search conditions -> SQL (dialect-free, every value bound). Each condition selects rows of one index table; a
  * resource matches when its id is among those rows' ids (`:not` and `:missing=true`: when it has none). Chains and
- * `_has` nest the id sets of other types inside reference rows, so every level is a plain indexed lookup.
+ * `_has` nest the id sets of other types inside reference rows, so every level is a plain indexed lookup; `_has`
+ * joins from its inner resources' rows to their reference rows. test/search/plans.test.ts guards the plans.
  */
 import { join, raw, sql, type Sql } from '../sql/sql.js';
 import type { Condition } from './parse.js';
