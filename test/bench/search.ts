@@ -62,17 +62,31 @@ async function loadData(ctx: BenchContext, stride: Child, patients: number): Pro
   return written;
 }
 
+/** The resources of a reused database: every type's `_summary=count`. */
+async function countResources(stride: Child): Promise<number> {
+  let total = 0;
+  for (const type of ['Patient', 'Encounter', 'Procedure', 'Observation', 'Organization', 'Practitioner']) {
+    const r = await send(stride.port, 'GET', `/fhir/${type}?_summary=count`);
+    total += Number((JSON.parse(r.text) as { total?: number }).total ?? 0);
+  }
+  return total;
+}
+
 const percentile = (sorted: number[], p: number): number => sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * p))];
 
 export const searchBench: BenchModule = {
   name: 'search',
   async run(ctx) {
     const patients = Math.round((ctx.quick ? 100_000 : 1_000_000) / RESOURCES_PER_PATIENT);
-    const db = await ctx.freshDatabase();
+    // STRIDE_BENCH_REUSE_DB='<the settings a kept run logged>' measures the queries on that database, as loaded (a
+    // before/after of a search change on the same data, without the load).
+    const reuse = process.env.STRIDE_BENCH_REUSE_DB ? (JSON.parse(process.env.STRIDE_BENCH_REUSE_DB) as Record<string, string>) : undefined;
+    const db = reuse ? { env: reuse, drop: async () => undefined } : await ctx.freshDatabase();
     const noBots = fs.mkdtempSync(path.join(os.tmpdir(), 'stride-no-bots-'));
     const stride = await startStride(ctx, { ...db.env, STRIDE_BOTS_DIR: noBots });
     try {
-      const total = await loadData(ctx, stride, patients);
+      const total = reuse ? await countResources(stride) : await loadData(ctx, stride, patients);
+      if (reuse) ctx.log(`search data: reusing ${JSON.stringify(reuse)}, ${total} resources`);
       // Fresh statistics, as `stride import` or autovacuum leave them after a bulk load (src/storage/store.ts analyze).
       if (ctx.db === 'postgres') ctx.log(`search data: ANALYZE in ${((await analyzeDatabase(db.env)) / 1000).toFixed(1)} s`);
       const figures: Figure[] = [];
@@ -114,7 +128,9 @@ export const searchBench: BenchModule = {
       return figures;
     } finally {
       await stride.stop();
-      await db.drop();
+      // STRIDE_BENCH_KEEP_DB=1 keeps the loaded database (its location is logged) to study plans on it afterwards.
+      if (process.env.STRIDE_BENCH_KEEP_DB === '1' || reuse) ctx.log(`search data kept: ${JSON.stringify(db.env)}`);
+      else await db.drop();
       fs.rmSync(noBots, { recursive: true, force: true });
     }
   },

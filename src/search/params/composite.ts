@@ -116,12 +116,14 @@ export const compositeParam: ParamType = {
       if (parts.length !== 2 || parts[0] === '' || parts[1] === '') throw invalid(ctx.name, `"${value}" is not first$second (e.g. http://loinc.org|8480-6$gt100)`);
       return (x: Sql) => sql`(${firstCondition(x, ctx.def, parts[0])} AND ${secondCondition(x, ctx, second, parts[1])})`;
     });
-    const { resourceType, code } = ctx.def;
+    // The first component's hash is scoped by type and parameter (search/hash.ts), as a token's is: no test of
+    // resource_type and param, which are not in the covering (code, value, id) indexes and would cost each row a
+    // table read (issue 27).
     return {
       table: 'composite',
       where(alias) {
         const x = raw(alias);
-        return sql`${x}.resource_type = ${resourceType} AND ${x}.param = ${code} AND (${join(conditions.map((c) => c(x)), ' OR ')})`;
+        return sql`(${join(conditions.map((c) => c(x)), ' OR ')})`;
       },
     };
   },
