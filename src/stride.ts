@@ -15,6 +15,7 @@ import type express from 'express';
 import { ExportRunner } from './analytics/export-runner.js';
 import { WriteHooks } from './repo/hooks.js';
 import { MaterializedViews } from './analytics/materialized/hook.js';
+import { MoneyLedger } from './money/hook.js';
 
 export interface Stride {
   config: Config;
@@ -37,7 +38,7 @@ export async function openStride(config: Config, logger: Logger = createLogger(c
   const bots = await openBots({ dirs: config.botsDirs, policiesDir: config.policiesDir, logger });
   const store = await openStore(config);
   await store.migrate();
-  const repo = new Repository({ store, validator: createValidator({ profilesDir: config.profilesDir, extensionDomains: config.extensionDomains }), searcher: createSearcher(), indexer: createIndexer(store.dialect), hook: new WriteHooks([bots, new MaterializedViews()]) });
+  const repo = new Repository({ store, validator: createValidator({ profilesDir: config.profilesDir, extensionDomains: config.extensionDomains }), searcher: createSearcher(), indexer: createIndexer(store.dialect), hook: new WriteHooks([bots, new MoneyLedger(), new MaterializedViews()]) });
   const router = createRouter();
   const app = createApp({ config, repo, router, logger });
   // Bulk Data $export jobs (src/analytics/export-runner.ts): stopped, and a running job given back, before the store closes.

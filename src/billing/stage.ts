@@ -137,9 +137,10 @@ export function payerClaimNumber(responses: readonly ClaimResponse[]): string | 
  * an active Claim never sent, or changed since its last sending, is `ready`; a sent one is `submitted` until
  * answered: a rejection makes it `rejected`, an acceptance `accepted`, an adjudication `paid`, `partially-paid` or
  * `denied` (ClaimResponse outcome complete or partial, by the payment against the claim total). A cancelled Claim is
- * `ready` while a void is due (the payer took it), else `closed`.
+ * `ready` while a void is due (the payer took it), else `closed`. An adjudicated claim whose `balances` (src/money/,
+ * when the caller knows them) are both 0 is `closed`: nothing is left to collect.
  */
-export function deriveStage(claim: Claim, responses: readonly ClaimResponse[]): ClaimStage {
+export function deriveStage(claim: Claim, responses: readonly ClaimResponse[], balances?: { payerBalance: number; patientBalance: number }): ClaimStage {
   const submissions = submissionsOf(claim);
   const last = submissions.length - 1;
   if (claim.status === 'cancelled' || claim.status === 'entered-in-error') {
@@ -154,6 +155,7 @@ export function deriveStage(claim: Claim, responses: readonly ClaimResponse[]): 
   if (!answer) return 'submitted';
   if (answer.outcome === 'error') return 'rejected';
   if (answer.outcome === 'queued') return 'accepted';
+  if (balances && balances.payerBalance === 0 && balances.patientBalance === 0) return 'closed';
   return adjudicated(claim, answer);
 }
 
