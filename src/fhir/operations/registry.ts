@@ -13,6 +13,7 @@ import { TIMELINE_DEFINITION, timeline } from './timeline.js';
 import { VIEW_RUN_DEFINITION, viewRunInstance, viewRunType } from './view-run.js';
 import { VIEW_MATERIALIZE_DEFINITION, viewMaterialize } from './view-materialize.js';
 import { OUTCOMES_DEFINITIONS, patientOutcomes } from './outcomes.js';
+import { AGING_DEFINITION, aging } from './aging.js';
 
 interface Operation {
   /** The OperationDefinition canonical /metadata names (R4 CapabilityStatement.rest.resource.operation). */
@@ -29,6 +30,8 @@ export const OPERATIONS: Record<string, Operation> = {
   // Claims out the door (issue 20): Claim/$submit writes the 837P batches.
   submit: { definition: SUBMIT_DEFINITION, onlyOn: { Claim: SUBMIT_DEFINITION }, type: { POST: submit } },
   timeline: { definition: TIMELINE_DEFINITION, onlyOn: { Claim: TIMELINE_DEFINITION }, instance: { GET: timeline } },
+  // Money back in (issue 21 §4): Claim/$aging, as Parameters, CSV or SVG.
+  aging: { definition: AGING_DEFINITION, onlyOn: { Claim: AGING_DEFINITION }, type: { GET: aging }, ownFormat: true },
   validate: { definition: VALIDATE_DEFINITION, type: { POST: validateType }, instance: { POST: validateInstance, GET: validateInstance } },
   'run-bots': { definition: 'http://stride-fhir.org/fhir/OperationDefinition/run-bots', instance: { POST: runBots } },
   // Bulk Data: Patient/$export (type level) and Group/[id]/$export (instance level); [base]/$export is in routes.ts.
