@@ -14,6 +14,7 @@ import { VIEW_RUN_DEFINITION, viewRunInstance, viewRunType } from './view-run.js
 import { VIEW_MATERIALIZE_DEFINITION, viewMaterialize } from './view-materialize.js';
 import { OUTCOMES_DEFINITIONS, patientOutcomes } from './outcomes.js';
 import { AGING_DEFINITION, aging } from './aging.js';
+import { BALANCE_DEFINITIONS, claimBalance, patientBalance } from './balance.js';
 
 interface Operation {
   /** The OperationDefinition canonical /metadata names (R4 CapabilityStatement.rest.resource.operation). */
@@ -32,6 +33,11 @@ export const OPERATIONS: Record<string, Operation> = {
   timeline: { definition: TIMELINE_DEFINITION, onlyOn: { Claim: TIMELINE_DEFINITION }, instance: { GET: timeline } },
   // Money back in (issue 21 §4): Claim/$aging, as Parameters, CSV or SVG.
   aging: { definition: AGING_DEFINITION, onlyOn: { Claim: AGING_DEFINITION }, type: { GET: aging }, ownFormat: true },
+  balance: {
+    definition: BALANCE_DEFINITIONS.claim,
+    onlyOn: { Claim: BALANCE_DEFINITIONS.claim, Patient: BALANCE_DEFINITIONS.patient },
+    instance: { GET: (req, ctx, params) => (params.type === 'Patient' ? patientBalance : claimBalance)(req, ctx, params) },
+  },
   validate: { definition: VALIDATE_DEFINITION, type: { POST: validateType }, instance: { POST: validateInstance, GET: validateInstance } },
   'run-bots': { definition: 'http://stride-fhir.org/fhir/OperationDefinition/run-bots', instance: { POST: runBots } },
   // Bulk Data: Patient/$export (type level) and Group/[id]/$export (instance level); [base]/$export is in routes.ts.
