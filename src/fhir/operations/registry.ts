@@ -15,6 +15,9 @@ import { VIEW_MATERIALIZE_DEFINITION, viewMaterialize } from './view-materialize
 import { OUTCOMES_DEFINITIONS, patientOutcomes } from './outcomes.js';
 import { AGING_DEFINITION, aging } from './aging.js';
 import { BALANCE_DEFINITIONS, claimBalance, patientBalance } from './balance.js';
+import { INVOICE_DEFINITION, patientInvoice } from './invoice.js';
+import { PAY_DEFINITION, invoicePay } from './pay.js';
+import { STATEMENT_DEFINITION, invoiceStatement } from './statement.js';
 
 interface Operation {
   /** The OperationDefinition canonical /metadata names (R4 CapabilityStatement.rest.resource.operation). */
@@ -38,6 +41,10 @@ export const OPERATIONS: Record<string, Operation> = {
     onlyOn: { Claim: BALANCE_DEFINITIONS.claim, Patient: BALANCE_DEFINITIONS.patient },
     instance: { GET: (req, ctx, params) => (params.type === 'Patient' ? patientBalance : claimBalance)(req, ctx, params) },
   },
+  // Patient responsibility (issue 21 §3): Patient/[id]/$invoice, Invoice/[id]/$pay, Invoice/[id]/$statement (HTML, PDF).
+  invoice: { definition: INVOICE_DEFINITION, onlyOn: { Patient: INVOICE_DEFINITION }, instance: { POST: patientInvoice } },
+  pay: { definition: PAY_DEFINITION, onlyOn: { Invoice: PAY_DEFINITION }, instance: { POST: invoicePay } },
+  statement: { definition: STATEMENT_DEFINITION, onlyOn: { Invoice: STATEMENT_DEFINITION }, instance: { GET: invoiceStatement }, ownFormat: true },
   validate: { definition: VALIDATE_DEFINITION, type: { POST: validateType }, instance: { POST: validateInstance, GET: validateInstance } },
   'run-bots': { definition: 'http://stride-fhir.org/fhir/OperationDefinition/run-bots', instance: { POST: runBots } },
   // Bulk Data: Patient/$export (type level) and Group/[id]/$export (instance level); [base]/$export is in routes.ts.
