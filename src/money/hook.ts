@@ -3,19 +3,18 @@
  * bots and before the materialised views, inside the same transaction. Each Claim, ClaimResponse and
  * PaymentReconciliation written replaces its postings; each claim they touch has its sums recomputed from its
  * postings, so a balance is always the sum of what is posted, and commits with the write or not at all. An
- * adjudicated claim whose balances reach 0 moves to stage `closed` (and back when a later posting reopens it); an
- * Invoice whose claims the patient no longer owes on becomes `balanced`. Cost with none of those types written: one
- * pass over the transaction's changes.
+ * adjudicated (or self-pay) claim whose balances reach 0 moves to stage `closed` (and back when a later posting
+ * reopens it); an Invoice whose claims the patient no longer owes on becomes `balanced`. Cost with none of those types
+ * written: one pass over the transaction's changes.
  */
 import type { Claim, ClaimResponse, Coverage, Invoice, PaymentReconciliation } from '@medplum/fhirtypes';
 import type { Repository, StoredResource, WriteHook } from '../repo/repository.js';
 import { deriveStage, stageOf, submissionsOf, withStage } from '../billing/stage.js';
 import { claimPostings, idIn, isSelfPay, remittancePostings, type Posting } from './postings.js';
-import { claimsPostedBy, dayOf, deleteClaimRow, recomputeClaim, replacePostings, setStage, sumPostings, writeClaimRow, type Balances } from './ledger.js';
+import { claimsPostedBy, dayOf, deleteClaimRow, readClaimRow, recomputeClaim, replacePostings, setStage, sumPostings, writeClaimRow, type Balances } from './ledger.js';
 import { invoiceClaims, paymentPostings } from './allocate.js';
 
 const TYPES = new Set(['Claim', 'ClaimResponse', 'PaymentReconciliation']);
-const ADJUDICATED = new Set(['paid', 'partially-paid', 'denied']);
 
 export class MoneyLedger implements WriteHook {
   async afterWrite(tx: Repository): Promise<void> {
@@ -76,18 +75,22 @@ export class MoneyLedger implements WriteHook {
     return claimPostings(claim, selfPay);
   }
 
-  /** An adjudicated claim settled to 0 is closed; a closed one that owes again goes back to its adjudicated stage. */
+  /**
+   * A claim settled to 0 is closed once it is adjudicated (deriveStage with its balances says so); a closed one that
+   * owes again goes back to the stage deriveStage gives. Other stage changes are left to whoever writes the Claim.
+   */
   private async followStage(tx: Repository, id: string, balances: Balances): Promise<void> {
+    const settled = balances.payerBalance === 0 && balances.patientBalance === 0;
     const stored = await tx.readCurrent('Claim', id);
     if (!stored || stored.deleted) return;
     const claim = (stored.resource ?? JSON.parse(stored.json)) as Claim;
     const current = stageOf(claim);
-    const settled = balances.payerBalance === 0 && balances.patientBalance === 0;
-    if (!(current && ((ADJUDICATED.has(current) && settled) || (current === 'closed' && !settled)))) return;
-    const found = await tx.search({ resourceType: 'ClaimResponse', params: { request: [`Claim/${id}`] }, count: 1000, offset: 0, total: 'none' });
-    const responses = found.rows.map((r) => JSON.parse(r.content) as ClaimResponse);
-    const next = deriveStage(claim, responses, balances);
-    if (next === current) return;
+    if (settled === (current === 'closed')) return;
+    // A self-pay claim goes to no payer: paid in full by the patient, it is closed.
+    const selfPay = (await readClaimRow(tx.db, id))?.payer === 'self-pay';
+    const found = selfPay ? undefined : await tx.search({ resourceType: 'ClaimResponse', params: { request: [`Claim/${id}`] }, count: 1000, offset: 0, total: 'none' });
+    const next = selfPay && settled ? 'closed' : deriveStage(claim, (found?.rows ?? []).map((r) => JSON.parse(r.content) as ClaimResponse), balances);
+    if (next === current || (settled && next !== 'closed')) return;
     await tx.update(withStage(claim, next), { ifMatch: stored.versionId });
     await setStage(tx.db, id, next);
   }

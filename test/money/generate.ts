@@ -5,7 +5,7 @@
  * coinsurance, denied CO-50 / CO-97, a reversal (cancelled) followed by a correction); some claims stay unanswered.
  * Beside the resources, what each claim should post, computed here independently of src/money/.
  */
-import type { Claim, ClaimResponse, ClaimResponseItemAdjudication, Coverage, Organization, Patient, Resource } from '@medplum/fhirtypes';
+import type { Claim, ClaimResponse, ClaimResponseItemAdjudication, Coverage, Organization, Patient, PaymentReconciliation, Resource } from '@medplum/fhirtypes';
 import { prng } from '../support/random.js';
 
 export const ADJUSTMENT_GROUP = 'http://stride-fhir.org/fhir/CodeSystem/adjustment-group';
@@ -180,4 +180,18 @@ export function bundlesOf(resources: readonly Resource[], per = 100): object[] {
 /** The bucket of an age in days (0-30, 31-60, 61-90, 91-120, over 120): 0..4. */
 export function bucketOf(ageDays: number): number {
   return ageDays <= 30 ? 0 : ageDays <= 60 ? 1 : ageDays <= 90 ? 2 : ageDays <= 120 ? 3 : 4;
+}
+
+/** A patient's payment as a client posts it: the patient-payer extension, one detail paying a Claim or an Invoice. */
+export function patientPayment(patient: string, target: string, amountCents: number, id?: string): PaymentReconciliation {
+  return {
+    resourceType: 'PaymentReconciliation',
+    ...(id ? { id } : {}),
+    extension: [{ url: 'http://stride-fhir.org/fhir/StructureDefinition/patient-payer', valueReference: { reference: patient } }],
+    status: 'active',
+    created: '2026-12-05T10:00:00Z',
+    paymentDate: '2026-12-05',
+    paymentAmount: { value: amountCents / 100, currency: 'USD' },
+    detail: [{ type: { coding: [{ system: 'http://terminology.hl7.org/CodeSystem/payment-type', code: 'payment' }] }, request: { reference: target }, amount: { value: amountCents / 100, currency: 'USD' } }],
+  };
 }

@@ -6,10 +6,10 @@
  * refused and changes nothing.
  */
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import type { Parameters, ParametersParameter, PaymentReconciliation } from '@medplum/fhirtypes';
+import type { Parameters, ParametersParameter } from '@medplum/fhirtypes';
 import { describeEachEngine, startTestServer, type TestServer } from '../support/server.js';
 import { fhir } from '../support/http.js';
-import { bucketOf, bundlesOf, generate, type Expected } from './generate.js';
+import { bucketOf, bundlesOf, generate, patientPayment, type Expected } from './generate.js';
 
 const AS_OF = '2026-12-15';
 const BUCKETS = ['0-30', '31-60', '61-90', '91-120', 'over-120'];
@@ -17,19 +17,6 @@ const cents = (m: ParametersParameter | undefined) => Math.round((m?.valueMoney?
 const part = (p: ParametersParameter | undefined, name: string) => p?.part?.find((x) => x.name === name);
 const param = (p: Parameters, name: string) => p.parameter?.find((x) => x.name === name);
 const dayOf = (date: string) => Math.floor(Date.parse(`${date}T00:00:00Z`) / 86_400_000);
-
-export function patientPayment(patient: string, target: string, amountCents: number, id?: string): PaymentReconciliation {
-  return {
-    resourceType: 'PaymentReconciliation',
-    ...(id ? { id } : {}),
-    extension: [{ url: 'http://stride-fhir.org/fhir/StructureDefinition/patient-payer', valueReference: { reference: patient } }],
-    status: 'active',
-    created: '2026-12-05T10:00:00Z',
-    paymentDate: '2026-12-05',
-    paymentAmount: { value: amountCents / 100, currency: 'USD' },
-    detail: [{ type: { coding: [{ system: 'http://terminology.hl7.org/CodeSystem/payment-type', code: 'payment' }] }, request: { reference: target }, amount: { value: amountCents / 100, currency: 'USD' } }],
-  };
-}
 
 describeEachEngine('money ledger: balances and $aging', (engine) => {
   let s: TestServer;
