@@ -9,7 +9,7 @@ import { afterAll, beforeAll, expect, it } from 'vitest';
 import type { Parameters, ParametersParameter } from '@medplum/fhirtypes';
 import { describeEachEngine, startTestServer, type TestServer } from '../support/server.js';
 import { fhir } from '../support/http.js';
-import { bucketOf, bundlesOf, generate, patientPayment, type Expected } from './generate.js';
+import { bucketOf, bundlesOf, generate, patientPayment, type Expected } from '../bench/claims-data.js';
 
 const AS_OF = '2026-12-15';
 const BUCKETS = ['0-30', '31-60', '61-90', '91-120', 'over-120'];

@@ -13,7 +13,7 @@ import type { Claim, ClaimResponse, ClaimResponseItemAdjudication, Invoice, Para
 import { describeEachEngine, startTestServer, type TestServer } from '../support/server.js';
 import { fhir } from '../support/http.js';
 import { createPatient, createPractice, searchAll, type Practice } from '../claims/practice.js';
-import { patientPayment } from './generate.js';
+import { patientPayment } from '../bench/claims-data.js';
 
 const ADJUDICATION = 'http://terminology.hl7.org/CodeSystem/adjudication';
 const GROUP = 'http://stride-fhir.org/fhir/CodeSystem/adjustment-group';

@@ -42,6 +42,10 @@ export interface GenerateOptions {
   prefix?: string;
   /** Dates of service are spread over this many days before 2026-12-01. */
   days?: number;
+  /** Prefix of the payers' and clinics' ids (default: prefix), so that several sets share them. */
+  sharedPrefix?: string;
+  /** Each Claim records a sending (claim-submission extension) two days after its date of service. */
+  submitted?: boolean;
 }
 
 const money = (cents: number) => ({ value: cents / 100, currency: 'USD' as const });
@@ -55,10 +59,11 @@ const cas = (group: string, reason: string, cents: number): ClaimResponseItemAdj
 export function generate(options: GenerateOptions): Generated {
   const rand = prng(options.seed ?? 2121);
   const p = options.prefix ?? 'g';
+  const sp = options.sharedPrefix ?? p;
   const int = (n: number) => Math.floor(rand() * n);
   const shared: Resource[] = [];
-  const payers = ['Lakeside Health Plan', 'Prairie Medicaid', 'Medicare Part B'].map((name, i): Organization => ({ resourceType: 'Organization', id: `${p}payer${i}`, name, type: [{ coding: [{ system: 'http://terminology.hl7.org/CodeSystem/organization-type', code: 'pay' }] }] }));
-  const clinics = ['Northside Rehabilitation', 'Eastside Rehabilitation'].map((name, i): Organization => ({ resourceType: 'Organization', id: `${p}clinic${i}`, name, type: [{ coding: [{ system: 'http://terminology.hl7.org/CodeSystem/organization-type', code: 'prov' }] }] }));
+  const payers = ['Lakeside Health Plan', 'Prairie Medicaid', 'Medicare Part B'].map((name, i): Organization => ({ resourceType: 'Organization', id: `${sp}payer${i}`, name, type: [{ coding: [{ system: 'http://terminology.hl7.org/CodeSystem/organization-type', code: 'pay' }] }] }));
+  const clinics = ['Northside Rehabilitation', 'Eastside Rehabilitation'].map((name, i): Organization => ({ resourceType: 'Organization', id: `${sp}clinic${i}`, name, type: [{ coding: [{ system: 'http://terminology.hl7.org/CodeSystem/organization-type', code: 'prov' }] }] }));
   shared.push(...payers, ...clinics);
   const coverageOf: Array<{ coverage: string; payer?: string; clinic: string }> = [];
   for (let i = 0; i < options.patients; i++) {
@@ -107,6 +112,7 @@ export function generate(options: GenerateOptions): Generated {
       insurance: [{ sequence: 1, focal: true, coverage: { reference: `Coverage/${cov.coverage}` } }],
       item: lines.map((l, k) => ({ sequence: k + 1, productOrService: { coding: [{ system: CPT, code: l.code }] }, servicedDate: date, quantity: { value: l.units }, net: money(l.net) })),
       total: money(billed),
+      ...(options.submitted ? { extension: [submission(date)] } : {}),
     };
     claims.push(claim);
     const e: Expected = { claimId: id, patient: `Patient/${p}pat${pi}`, payer: cov.payer ? `Organization/${cov.payer}` : 'self-pay', provider: `Organization/${cov.clinic}`, serviceDate: date, billed, paid: 0, payerAdjustments: 0, patientResponsibility: cov.payer ? 0 : billed };
@@ -166,6 +172,19 @@ export function generate(options: GenerateOptions): Generated {
     responses.push(remit('', 'active', 0.6 + rand() * 0.35));
   }
   return { shared, claims, responses, expected, patients: Array.from({ length: options.patients }, (_, i) => `Patient/${p}pat${i}`) };
+}
+
+function submission(serviceDate: string) {
+  const sent = new Date(Date.parse(`${serviceDate}T00:00:00Z`) + 2 * 86_400_000).toISOString();
+  return {
+    url: 'http://stride-fhir.org/fhir/StructureDefinition/claim-submission',
+    extension: [
+      { url: 'batch', valueReference: { reference: 'DocumentReference/bench-batch' } },
+      { url: 'frequency', valueCode: '1' },
+      { url: 'sent', valueDateTime: sent },
+      { url: 'fingerprint', valueString: 'bench' },
+    ],
+  };
 }
 
 /** Transaction bundles of PUTs (client ids), `per` entries each. */
