@@ -2,8 +2,8 @@
  * The aging table (issue 21 §4): what is still owed on each claim (payer balance + patient balance, from the ledger),
  * by how long since its date of service (basis `service`) or its first sending (`submission`), in the classic buckets
  * 0-30, 31-60, 61-90, 91-120 and over 120 days, per group (payer, patient, provider or stage) and in total. One
- * aggregate query over the ledger's claim rows that owe something (index money_claim_open): the database adds, no
- * claim is loaded. Balances are the current ones (every posting to date); `as-of` sets the day ages are counted to,
+ * aggregate query over the ledger's claim rows that owe something (a covering index per grouping): the database adds, no
+ * claim is loaded (see schema.ts for its indexes). Balances are the current ones (every posting to date); `as-of` sets the day ages are counted to,
  * and claims whose date is after it are not counted.
  */
 import type { Queryer } from '../storage/store.js';
@@ -47,25 +47,30 @@ export function emptyAmounts(): AgingAmounts {
   return { buckets: BUCKETS.map(() => 0), total: 0, payerBalance: 0, patientBalance: 0, claims: 0 };
 }
 
+/** The bucket of an age in days: 0-30, 31-60, 61-90, 91-120, over 120 -> 0..4. */
+export function bucketOf(ageDays: number): number {
+  return ageDays <= 30 ? 0 : ageDays <= 60 ? 1 : ageDays <= 90 ? 2 : ageDays <= 120 ? 3 : 4;
+}
+
 export async function computeAging(db: Queryer, options: AgingOptions): Promise<AgingTable> {
   const group = raw(GROUP_COLUMN[options.by]);
   const day = raw(DAY_COLUMN[options.basis]);
-  const a = options.asOfDay;
-  const rows = await db.all<{ grp: string; bucket: number | string; claims: number | string; payer: number | string; patient: number | string }>(sql`
-    SELECT grp, bucket, COUNT(*) AS claims, SUM(payer_balance) AS payer, SUM(patient_balance) AS patient
-    FROM (SELECT ${group} AS grp, payer_balance, patient_balance,
-        CASE WHEN ${a} - ${day} <= 30 THEN 0 WHEN ${a} - ${day} <= 60 THEN 1 WHEN ${a} - ${day} <= 90 THEN 2 WHEN ${a} - ${day} <= 120 THEN 3 ELSE 4 END AS bucket
-      FROM money_claim WHERE open = 1 AND ${day} <= ${a}) aged
-    GROUP BY grp, bucket`);
+  // Grouped by day, not bucket: the rows come out of the group's covering index in order (no sort), a few per group
+  // and day; the buckets are added up here.
+  const rows = await db.all<{ grp: string; day: number | string; claims: number | string; payer: number | string; patient: number | string }>(sql`
+    SELECT ${group} AS grp, ${day} AS day, COUNT(*) AS claims, SUM(payer_balance) AS payer, SUM(patient_balance) AS patient
+    FROM money_claim WHERE open = 1 AND ${day} <= ${options.asOfDay}
+    GROUP BY ${group}, ${day}`);
   const groups = new Map<string, AgingGroup>();
   const total = emptyAmounts();
   for (const r of rows) {
-    const g = groups.get(r.grp) ?? { key: r.grp, ...emptyAmounts() };
-    groups.set(r.grp, g);
+    let g = groups.get(r.grp);
+    if (!g) groups.set(r.grp, (g = { key: r.grp, ...emptyAmounts() }));
     const payer = Number(r.payer);
     const patient = Number(r.patient);
+    const bucket = bucketOf(options.asOfDay - Number(r.day));
     for (const into of [g, total]) {
-      into.buckets[Number(r.bucket)] += payer + patient;
+      into.buckets[bucket] += payer + patient;
       into.total += payer + patient;
       into.payerBalance += payer;
       into.patientBalance += patient;

@@ -12,7 +12,7 @@ import { invoiceClaims } from './allocate.js';
 import { componentCents, SERVICE_DATE_EXTENSION } from './invoice.js';
 import { readClaimRow } from './ledger.js';
 import { humanName } from './displays.js';
-import { BUCKETS } from './aging.js';
+import { BUCKETS, bucketOf } from './aging.js';
 import { toCents } from './postings.js';
 
 export const PAYMENT_INSTRUCTIONS_EXTENSION = `${STRIDE_EXTENSION}payment-instructions`;
@@ -88,7 +88,7 @@ export async function buildStatement(repo: Repository, id: string, asOf: string)
     if (!row || row.patientBalance <= 0) continue;
     due += row.patientBalance;
     const age = today - row.serviceDay;
-    aging[age <= 30 ? 0 : age <= 60 ? 1 : age <= 90 ? 2 : age <= 120 ? 3 : 4]! += row.patientBalance;
+    aging[bucketOf(age)]! += row.patientBalance;
   }
   const invoiced = toCents(invoice.totalNet?.value);
   const period = invoice.extension?.find((e) => e.url.endsWith('/statement-period'))?.valuePeriod;
