@@ -34,17 +34,6 @@ export const OPERATIONS: Record<string, Operation> = {
   // Claims out the door (issue 20): Claim/$submit writes the 837P batches.
   submit: { definition: SUBMIT_DEFINITION, onlyOn: { Claim: SUBMIT_DEFINITION }, type: { POST: submit } },
   timeline: { definition: TIMELINE_DEFINITION, onlyOn: { Claim: TIMELINE_DEFINITION }, instance: { GET: timeline } },
-  // Money back in (issue 21 §4): Claim/$aging, as Parameters, CSV or SVG.
-  aging: { definition: AGING_DEFINITION, onlyOn: { Claim: AGING_DEFINITION }, type: { GET: aging }, ownFormat: true },
-  balance: {
-    definition: BALANCE_DEFINITIONS.claim,
-    onlyOn: { Claim: BALANCE_DEFINITIONS.claim, Patient: BALANCE_DEFINITIONS.patient },
-    instance: { GET: (req, ctx, params) => (params.type === 'Patient' ? patientBalance : claimBalance)(req, ctx, params) },
-  },
-  // Patient responsibility (issue 21 §3): Patient/[id]/$invoice, Invoice/[id]/$pay, Invoice/[id]/$statement (HTML, PDF).
-  invoice: { definition: INVOICE_DEFINITION, onlyOn: { Patient: INVOICE_DEFINITION }, instance: { POST: patientInvoice } },
-  pay: { definition: PAY_DEFINITION, onlyOn: { Invoice: PAY_DEFINITION }, instance: { POST: invoicePay } },
-  statement: { definition: STATEMENT_DEFINITION, onlyOn: { Invoice: STATEMENT_DEFINITION }, instance: { GET: invoiceStatement }, ownFormat: true },
   validate: { definition: VALIDATE_DEFINITION, type: { POST: validateType }, instance: { POST: validateInstance, GET: validateInstance } },
   'run-bots': { definition: 'http://stride-fhir.org/fhir/OperationDefinition/run-bots', instance: { POST: runBots } },
   // Bulk Data: Patient/$export (type level) and Group/[id]/$export (instance level); [base]/$export is in routes.ts.
@@ -66,6 +55,17 @@ export const OPERATIONS: Record<string, Operation> = {
   materialize: { definition: VIEW_MATERIALIZE_DEFINITION, onlyOn: { ViewDefinition: VIEW_MATERIALIZE_DEFINITION }, instance: { POST: viewMaterialize } },
   // Outcome measures (issue 22 point 5): Patient/[id]/$outcomes; [base]/$outcomes is in routes.ts. JSON, CSV or SVG.
   outcomes: { definition: OUTCOMES_DEFINITIONS.patient, onlyOn: { Patient: OUTCOMES_DEFINITIONS.patient }, instance: { GET: patientOutcomes }, ownFormat: true },
+  // Money back in (issue 21 §4): Claim/$aging, as Parameters, CSV or SVG.
+  aging: { definition: AGING_DEFINITION, onlyOn: { Claim: AGING_DEFINITION }, type: { GET: aging }, ownFormat: true },
+  balance: {
+    definition: BALANCE_DEFINITIONS.claim,
+    onlyOn: { Claim: BALANCE_DEFINITIONS.claim, Patient: BALANCE_DEFINITIONS.patient },
+    instance: { GET: (req, ctx, params) => (params.type === 'Patient' ? patientBalance : claimBalance)(req, ctx, params) },
+  },
+  // Patient responsibility (issue 21 §3): Patient/[id]/$invoice, Invoice/[id]/$pay, Invoice/[id]/$statement (HTML, PDF).
+  invoice: { definition: INVOICE_DEFINITION, onlyOn: { Patient: INVOICE_DEFINITION }, instance: { POST: patientInvoice } },
+  pay: { definition: PAY_DEFINITION, onlyOn: { Invoice: PAY_DEFINITION }, instance: { POST: invoicePay } },
+  statement: { definition: STATEMENT_DEFINITION, onlyOn: { Invoice: STATEMENT_DEFINITION }, instance: { GET: invoiceStatement }, ownFormat: true },
 };
 
 /** Whether `path` (below the FHIR base) calls an operation that chooses its own output format. */
