@@ -13,8 +13,15 @@ import { deriveStage, stageOf, submissionsOf, withStage } from '../billing/stage
 import { claimPostings, idIn, isSelfPay, remittancePostings, type Posting } from './postings.js';
 import { claimsPostedBy, dayOf, deleteClaimRow, readClaimRow, recomputeClaim, replacePostings, setStage, sumPostings, writeClaimRow, type Balances } from './ledger.js';
 import { invoiceClaims, paymentPostings } from './allocate.js';
+import { lockKey, lockUntilCommit } from '../repo/locks.js';
 
 const TYPES = new Set(['Claim', 'ClaimResponse', 'PaymentReconciliation']);
+const LEDGER_LOCK = lockKey('money-ledger');
+
+/** Orders writers of the ledger (and readers that decide from it what to write: $invoice, $pay) until commit. */
+export async function lockLedger(tx: Repository): Promise<void> {
+  await lockUntilCommit(tx, LEDGER_LOCK);
+}
 
 export class MoneyLedger implements WriteHook {
   async afterWrite(tx: Repository): Promise<void> {
@@ -26,6 +33,10 @@ export class MoneyLedger implements WriteHook {
       latest.set(key, c);
     }
     if (latest.size === 0) return;
+    // Sums are recomputed from the postings this transaction sees: on PostgreSQL (READ COMMITTED, several writers) two
+    // transactions posting to one claim would each miss the other's posting. One lock, held to commit, orders the
+    // ledger's writers (no deadlock: it is the only one); SQLite serialises writes already.
+    await lockLedger(tx);
     const touched = new Set<string>();
     const invoices = new Set<string>();
     for (const c of latest.values()) {

@@ -6,7 +6,7 @@
  * refused and changes nothing.
  */
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import type { Parameters, ParametersParameter } from '@medplum/fhirtypes';
+import type { Invoice, Parameters, ParametersParameter } from '@medplum/fhirtypes';
 import { describeEachEngine, startTestServer, type TestServer } from '../support/server.js';
 import { fhir } from '../support/http.js';
 import { bucketOf, bundlesOf, generate, patientPayment, type Expected } from '../bench/claims-data.js';
@@ -191,5 +191,28 @@ describeEachEngine('money ledger: balances and $aging', (engine) => {
     expect(cents(param(after, 'patient-balance'))).toBe(0);
     await fhir(s.baseUrl, 'PUT', `ClaimResponse/${response.id}`, response);
     expect(cents(param((await fhir<Parameters>(s.baseUrl, 'GET', `${claim}/$balance`)).body, 'insurance-paid'))).toBe(Math.round(response.payment!.amount!.value! * 100));
+  });
+  it('a self-pay patient\'s Invoice bills each charge whole; paid in full it is balanced and her claims closed', async () => {
+    const e0 = [...data.expected.values()].find((e) => e.payer === 'self-pay' && !paidByPatient.has(e.claimId))!;
+    const mine = [...data.expected.values()].filter((e) => e.patient === e0.patient);
+    const owed = mine.reduce((t, e) => t + patientBalance(e), 0);
+    const issued = await fhir<Invoice>(s.baseUrl, 'POST', `${e0.patient}/$invoice?end=2026-12-01`);
+    expect(issued.status, issued.text.slice(0, 300)).toBe(201);
+    const invoice = issued.body;
+    expect(Math.round(invoice.totalNet!.value! * 100)).toBe(owed);
+    const selfPayLines = invoice.lineItem!.filter((l) => l.priceComponent!.every((c) => c.type === 'base' || c.code?.text?.startsWith('Paid by you')));
+    expect(selfPayLines.length).toBeGreaterThan(0);
+    expect((await fhir(s.baseUrl, 'GET', `Invoice/${invoice.id}/$statement?_format=docx`)).status).toBe(400);
+    expect((await fhir(s.baseUrl, 'POST', `Invoice/${invoice.id}/$pay?amount=1.00&tip=2`)).status).toBe(400);
+    expect((await fhir(s.baseUrl, 'POST', `Invoice/${invoice.id}/$pay?amount=1.234`)).status).toBe(400);
+    const paid = await fhir(s.baseUrl, 'POST', `Invoice/${invoice.id}/$pay?amount=${(owed / 100).toFixed(2)}&method=check`);
+    expect(paid.status, paid.text.slice(0, 300)).toBe(201);
+    expect((await fhir<Invoice>(s.baseUrl, 'GET', `Invoice/${invoice.id}`)).body.status).toBe('balanced');
+    const after = (await fhir<Parameters>(s.baseUrl, 'GET', `${e0.patient}/$balance`)).body;
+    expect(cents(param(after, 'patient-balance'))).toBe(0);
+    const selfPayClaims = after.parameter!.filter((p) => p.name === 'claim' && mine.find((e) => `Claim/${e.claimId}` === part(p, 'claim')!.valueReference!.reference)?.payer === 'self-pay');
+    expect(selfPayClaims.length).toBeGreaterThan(0);
+    for (const c of selfPayClaims) expect(part(c, 'stage')?.valueCode).toBe('closed');
+    expect((await fhir(s.baseUrl, 'POST', `Invoice/${invoice.id}/$pay?amount=1.00`)).status).toBe(422);
   });
 });

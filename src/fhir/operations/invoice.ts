@@ -10,6 +10,7 @@ import { badRequest, unprocessable } from '../outcomes.js';
 import { one, readParameters } from './parameters.js';
 import { buildInvoice } from '../../money/invoice.js';
 import { writeResponse } from '../write-response.js';
+import { lockLedger } from '../../money/hook.js';
 
 export const INVOICE_DEFINITION = 'http://stride-fhir.org/fhir/OperationDefinition/invoice';
 
@@ -21,6 +22,7 @@ export const patientInvoice: FhirHandler = async (req, ctx, { id }) => {
   const start = one(input, 'start');
   if (start !== undefined && start > end) throw new OperationOutcomeError(badRequest(`$invoice: start ${start} is after end ${end}`, 'start'));
   return ctx.repo.transaction(async (tx) => {
+    await lockLedger(tx);
     await tx.read('Patient', id);
     const invoice = await buildInvoice(tx, { patientId: id, start, end, date: new Date().toISOString() });
     if (!invoice) throw new OperationOutcomeError(unprocessable(`Patient/${id} owes nothing on claims with a date of service ${start ? `from ${start} ` : ''}through ${end} that no issued Invoice bills already`));

@@ -13,6 +13,7 @@ import { badRequest, unprocessable } from '../outcomes.js';
 import { one, readParameters } from './parameters.js';
 import { PATIENT_PAYER_EXTENSION } from '../../money/postings.js';
 import { writeResponse } from '../write-response.js';
+import { lockLedger } from '../../money/hook.js';
 
 export const PAY_DEFINITION = 'http://stride-fhir.org/fhir/OperationDefinition/pay';
 export const RECEIPT_SYSTEM = 'http://stride-fhir.org/fhir/sid/patient-payment';
@@ -34,6 +35,7 @@ export const invoicePay: FhirHandler = async (req, ctx, { id }) => {
   if (!(METHODS as readonly string[]).includes(method)) throw new OperationOutcomeError(badRequest(`$pay: method is ${METHODS.join(' | ')}, not "${method}"`, 'method'));
   const receipt = one(input, 'identifier');
   return ctx.repo.transaction(async (tx) => {
+    await lockLedger(tx);
     const invoice = JSON.parse((await tx.read('Invoice', id)).json) as Invoice;
     if (invoice.status !== 'issued') throw new OperationOutcomeError(unprocessable(`Invoice/${id} is ${invoice.status}: only an issued Invoice takes a payment${invoice.status === 'balanced' ? ' (nothing is owed on it)' : ''}`));
     if (receipt) {
