@@ -92,6 +92,8 @@ export class MoneyLedger implements WriteHook {
    */
   private async followStage(tx: Repository, id: string, balances: Balances): Promise<void> {
     const settled = balances.payerBalance === 0 && balances.patientBalance === 0;
+    // A claim that bills nothing (no total: a client's claim of another kind) has nothing to collect or close.
+    if (settled && balances.billed === 0) return;
     const stored = await tx.readCurrent('Claim', id);
     if (!stored || stored.deleted) return;
     const claim = (stored.resource ?? JSON.parse(stored.json)) as Claim;
