@@ -16,6 +16,7 @@ import { ExportRunner } from './analytics/export-runner.js';
 import { WriteHooks } from './repo/hooks.js';
 import { MaterializedViews } from './analytics/materialized/hook.js';
 import { ManualRemittances } from './claims/manual-eob.js';
+import { MoneyLedger } from './money/hook.js';
 
 export interface Stride {
   config: Config;
@@ -38,7 +39,8 @@ export async function openStride(config: Config, logger: Logger = createLogger(c
   const bots = await openBots({ dirs: config.botsDirs, policiesDir: config.policiesDir, logger });
   const store = await openStore(config);
   await store.migrate();
-  const repo = new Repository({ store, validator: createValidator({ profilesDir: config.profilesDir, extensionDomains: config.extensionDomains }), searcher: createSearcher(), indexer: createIndexer(store.dialect), hook: new WriteHooks([bots, new ManualRemittances(), new MaterializedViews()]) });
+  // Order matters: a client's paper EOB is checked and posted (stage, Tasks) before the ledger sums what it posts.
+  const repo = new Repository({ store, validator: createValidator({ profilesDir: config.profilesDir, extensionDomains: config.extensionDomains }), searcher: createSearcher(), indexer: createIndexer(store.dialect), hook: new WriteHooks([bots, new ManualRemittances(), new MoneyLedger(), new MaterializedViews()]) });
   const router = createRouter();
   const app = createApp({ config, repo, router, logger });
   // Bulk Data $export jobs (src/analytics/export-runner.ts): stopped, and a running job given back, before the store closes.

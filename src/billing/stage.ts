@@ -169,9 +169,10 @@ export function payerClaimNumber(responses: readonly ClaimResponse[]): string | 
  * an active Claim never sent, or changed since its last sending, is `ready`; a sent one is `submitted` until
  * answered: a rejection makes it `rejected`, an acceptance `accepted`, an adjudication `paid`, `partially-paid` or
  * `denied` (ClaimResponse outcome complete or partial, by the payment against the claim total). A cancelled Claim is
- * `ready` while a void is due (the payer took it), else `closed`.
+ * `ready` while a void is due (the payer took it), else `closed`. An adjudicated claim whose `balances` (src/money/,
+ * when the caller knows them) are both 0 is `closed`: nothing is left to collect.
  */
-export function deriveStage(claim: Claim, allResponses: readonly ClaimResponse[]): ClaimStage {
+export function deriveStage(claim: Claim, allResponses: readonly ClaimResponse[], balances?: { payerBalance: number; patientBalance: number }): ClaimStage {
   // A remittance reversed or corrected is cancelled (src/claims/remit.ts): it answers nothing any more.
   const responses = allResponses.filter((r) => r.status !== 'cancelled' && r.status !== 'entered-in-error');
   const submissions = submissionsOf(claim);
@@ -193,7 +194,11 @@ export function deriveStage(claim: Claim, allResponses: readonly ClaimResponse[]
   if (!answer) return 'submitted';
   if (answer.outcome === 'error') return 'rejected';
   if (answer.outcome === 'queued') return 'accepted';
-  return remittanceSource(answer) ? adjudicatedStage(answer) : adjudicated(claim, answer);
+  const verdict = remittanceSource(answer) ? adjudicatedStage(answer) : adjudicated(claim, answer);
+  // Settled (both balances 0) closes a paid claim; a denial stays `denied`, in the work queue, for an appeal or a
+  // corrected claim, even though nothing is left to collect on it.
+  if (verdict !== 'denied' && balances && balances.payerBalance === 0 && balances.patientBalance === 0) return 'closed';
+  return verdict;
 }
 
 /** A 277 finalized answer (not a remittance): denied when nothing was paid, paid when the payment covers the total. */

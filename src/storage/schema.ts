@@ -5,6 +5,7 @@
 import type { Dialect } from '../sql/sql.js';
 import { exportTables } from '../analytics/export-schema.js';
 import { materializedViewTables } from '../analytics/materialized/schema.js';
+import { moneyTables } from '../money/schema.js';
 
 export interface Migration {
   version: number;
@@ -103,6 +104,12 @@ export const MIGRATIONS: readonly Migration[] = [
     name: 'materialised views',
     // Tables of SQL on FHIR views kept current on every write (src/analytics/materialized/).
     statements: materializedViewTables,
+  },
+  {
+    version: 10,
+    name: 'money ledger',
+    // Postings and per-claim balances kept current in the write's transaction (src/money/): $aging reads one row a claim.
+    statements: moneyTables,
   },
 ];
 

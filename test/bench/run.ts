@@ -18,9 +18,10 @@ import { exportBench } from './export.js';
 import { viewsBench } from './views.js';
 import { submitBench } from './submit.js';
 import { remitBench } from './remit.js';
+import { agingBench } from './aging.js';
 
 /** Bench modules in run order; add a module (one file, one BenchModule) here to add figures. */
-const MODULES: BenchModule[] = [readBench, createBench, ingestBench, validateBench, botsBench, searchBench, exportBench, viewsBench, submitBench, remitBench];
+const MODULES: BenchModule[] = [readBench, createBench, ingestBench, validateBench, botsBench, searchBench, exportBench, viewsBench, submitBench, remitBench, agingBench];
 
 function arg(name: string): string | undefined {
   const i = process.argv.indexOf(name);

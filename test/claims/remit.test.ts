@@ -30,6 +30,8 @@ const ROUTINE = new Set(['45', '23', '253', '94']);
 function expectedStage(c: PaidClaim): string {
   const pr = (l: PaidClaim['lines'][number]) => l.adjustments.filter((a) => a.group === 'PR').reduce((s, a) => s + a.amount, 0);
   if (c.paid <= 0 && c.lines.every((l) => pr(l) <= 0)) return 'denied';
+  // Nothing left on the patient either: the ledger (src/money/) closes it.
+  if (c.lines.every((l) => pr(l) <= 0)) return 'closed';
   const problem = c.lines.some((l) => (l.charge > 0 && l.paid <= 0 && pr(l) <= 0) || l.adjustments.some((a) => a.group !== 'PR' && a.amount > 0 && !ROUTINE.has(a.reason)));
   return problem ? 'partially-paid' : 'paid';
 }
@@ -88,6 +90,12 @@ describeEachEngine('$process-x12: 835 remittances post', (engine) => {
         expect(cents(posted?.adjudication, 'deductible')).toBe(cas.get('PR-1') ?? 0);
       }
       expect(stage(await claim(c.id!)), p.controlNumber).toBe(expectedStage(p));
+      // The ledger balances to the cent: nothing more from the payer, the PR amounts of every line (bundled, split
+      // and added lines included) on the patient.
+      const balance = (await fhir<Parameters>(s.baseUrl, 'GET', `Claim/${c.id}/$balance`)).body;
+      const money = (name: string) => Math.round((balance.parameter?.find((x) => x.name === name)?.valueMoney?.value ?? NaN) * 100);
+      const patientShare = p.lines.flatMap((l) => l.adjustments).filter((a) => a.group === 'PR').reduce((t, a) => t + a.amount, 0);
+      expect([money('payer-balance'), money('patient-balance')], `${p.controlNumber} balances`).toEqual([0, patientShare]);
     }
   };
 

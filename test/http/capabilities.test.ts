@@ -38,6 +38,8 @@ describeEachEngine('capabilities', (engine) => {
       { name: 'run-bots', definition: 'http://stride-fhir.org/fhir/OperationDefinition/run-bots' },
       { name: 'export', definition: 'http://stride-fhir.org/fhir/OperationDefinition/patient-export' },
       { name: 'outcomes', definition: 'http://stride-fhir.org/fhir/OperationDefinition/Patient-outcomes' },
+      { name: 'balance', definition: 'http://stride-fhir.org/fhir/OperationDefinition/Patient-balance' },
+      { name: 'invoice', definition: 'http://stride-fhir.org/fhir/OperationDefinition/invoice' },
     ]);
   });
 

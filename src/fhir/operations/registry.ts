@@ -13,6 +13,11 @@ import { TIMELINE_DEFINITION, timeline } from './timeline.js';
 import { VIEW_RUN_DEFINITION, viewRunInstance, viewRunType } from './view-run.js';
 import { VIEW_MATERIALIZE_DEFINITION, viewMaterialize } from './view-materialize.js';
 import { OUTCOMES_DEFINITIONS, patientOutcomes } from './outcomes.js';
+import { AGING_DEFINITION, aging } from './aging.js';
+import { BALANCE_DEFINITIONS, claimBalance, patientBalance } from './balance.js';
+import { INVOICE_DEFINITION, patientInvoice } from './invoice.js';
+import { PAY_DEFINITION, invoicePay } from './pay.js';
+import { STATEMENT_DEFINITION, invoiceStatement } from './statement.js';
 
 interface Operation {
   /** The OperationDefinition canonical /metadata names (R4 CapabilityStatement.rest.resource.operation). */
@@ -50,6 +55,17 @@ export const OPERATIONS: Record<string, Operation> = {
   materialize: { definition: VIEW_MATERIALIZE_DEFINITION, onlyOn: { ViewDefinition: VIEW_MATERIALIZE_DEFINITION }, instance: { POST: viewMaterialize } },
   // Outcome measures (issue 22 point 5): Patient/[id]/$outcomes; [base]/$outcomes is in routes.ts. JSON, CSV or SVG.
   outcomes: { definition: OUTCOMES_DEFINITIONS.patient, onlyOn: { Patient: OUTCOMES_DEFINITIONS.patient }, instance: { GET: patientOutcomes }, ownFormat: true },
+  // Money back in (issue 21 §4): Claim/$aging, as Parameters, CSV or SVG.
+  aging: { definition: AGING_DEFINITION, onlyOn: { Claim: AGING_DEFINITION }, type: { GET: aging }, ownFormat: true },
+  balance: {
+    definition: BALANCE_DEFINITIONS.claim,
+    onlyOn: { Claim: BALANCE_DEFINITIONS.claim, Patient: BALANCE_DEFINITIONS.patient },
+    instance: { GET: (req, ctx, params) => (params.type === 'Patient' ? patientBalance : claimBalance)(req, ctx, params) },
+  },
+  // Patient responsibility (issue 21 §3): Patient/[id]/$invoice, Invoice/[id]/$pay, Invoice/[id]/$statement (HTML, PDF).
+  invoice: { definition: INVOICE_DEFINITION, onlyOn: { Patient: INVOICE_DEFINITION }, instance: { POST: patientInvoice } },
+  pay: { definition: PAY_DEFINITION, onlyOn: { Invoice: PAY_DEFINITION }, instance: { POST: invoicePay } },
+  statement: { definition: STATEMENT_DEFINITION, onlyOn: { Invoice: STATEMENT_DEFINITION }, instance: { GET: invoiceStatement }, ownFormat: true },
 };
 
 /** Whether `path` (below the FHIR base) calls an operation that chooses its own output format. */
