@@ -15,6 +15,8 @@ import type express from 'express';
 import { ExportRunner } from './analytics/export-runner.js';
 import { WriteHooks } from './repo/hooks.js';
 import { MaterializedViews } from './analytics/materialized/hook.js';
+import { AuthService } from './auth/service.js';
+import { AuditLog } from './auth/audit-log.js';
 
 export interface Stride {
   config: Config;
@@ -25,6 +27,10 @@ export interface Stride {
   logger: Logger;
   /** Bulk export jobs of this process: stopping it gives a running job back (close does it too). */
   exports: ExportRunner;
+  /** SMART backend services: the token endpoint, and the token check when auth is required (config.auth). */
+  auth: AuthService;
+  /** The AuditEvent writer when auditing is on (config.auth.audit). */
+  audit?: AuditLog;
   close(): Promise<void>;
 }
 
@@ -39,13 +45,17 @@ export async function openStride(config: Config, logger: Logger = createLogger(c
   await store.migrate();
   const repo = new Repository({ store, validator: createValidator({ profilesDir: config.profilesDir, extensionDomains: config.extensionDomains }), searcher: createSearcher(), indexer: createIndexer(store.dialect), hook: new WriteHooks([bots, new MaterializedViews()]) });
   const router = createRouter();
-  const app = createApp({ config, repo, router, logger });
+  const auth = await AuthService.open(config.auth, store);
+  const audit = config.auth.audit ? new AuditLog(repo, logger) : undefined;
+  const app = createApp({ config, repo, router, logger, auth, audit });
   // Bulk Data $export jobs (src/analytics/export-runner.ts): stopped, and a running job given back, before the store closes.
   const exports = new ExportRunner({ store, config: config.export, logger });
   exports.start();
   const close = async (): Promise<void> => {
     await exports.stop();
+    // What is queued of the audit trail is written before the database closes.
+    await audit?.close();
     await store.close();
   };
-  return { config, store, repo, router, app, logger, exports, close };
+  return { config, store, repo, router, app, logger, exports, auth, audit, close };
 }

@@ -7,6 +7,7 @@ import { operationsOf, operationsOnOtherTypes } from './operations/registry.js';
 import { EXPORT_DEFINITIONS } from './operations/export.js';
 import { PROCESS_X12_DEFINITION } from './operations/process-x12.js';
 import { OUTCOMES_DEFINITIONS } from './operations/outcomes-definition.js';
+import { withSecurity } from '../auth/capability-security.js';
 
 type TypeInteraction = NonNullable<CapabilityStatementRestResource['interaction']>[number]['code'];
 
@@ -33,7 +34,7 @@ export interface CapabilityOptions {
 export function createCapabilitiesHandler(options: CapabilityOptions): FhirHandler {
   let cached: CapabilityStatement | undefined;
   return async (_req, ctx) => {
-    cached ??= buildCapabilityStatement(options, ctx.baseUrl);
+    cached ??= withSecurity(buildCapabilityStatement(options, ctx.baseUrl), ctx.config.auth, ctx.baseUrl);
     return { status: 200, resource: cached };
   };
 }

@@ -5,6 +5,7 @@
 import { OperationOutcomeError } from '@medplum/core';
 import type { OperationOutcomeIssue } from '@medplum/fhirtypes';
 import { badRequest } from '../fhir/outcomes.js';
+import { checkRevealed, limitIncluded } from './access.js';
 import { join, raw, sql, type Sql } from '../sql/sql.js';
 import type { Queryer, ResourceRow } from '../storage/store.js';
 import { compartmentParams } from './compartment.js';
@@ -42,7 +43,8 @@ async function search(db: Queryer, query: SearchQuery): Promise<SearchResult> {
   const result: SearchResult = { rows: page.rows, issues };
   Object.assign(result, pageLinks(page.rows, page.more, columns, query, cursor));
   result.total = await countTotal(db, filter, query, cursor, page);
-  result.included = await loadIncludes(db, includes, page.rows);
+  const included = await loadIncludes(db, includes, page.rows);
+  result.included = query.access ? await limitIncluded(db, query.access, included) : included;
   return result;
 }
 
@@ -64,6 +66,10 @@ function conditionsByType(types: string[], query: SearchQuery, issues: Operation
     const parsed = parseConditions(type, query.params);
     parsed.unknown.forEach((name) => unknown.add(name));
     if (query.compartment) parsed.conditions.push(compartmentCondition(type, query.compartment));
+    if (query.access) {
+      checkRevealed(query.access, parsed.conditions);
+      if (query.access.patient) parsed.conditions.push(compartmentCondition(type, { type: 'Patient', id: query.access.patient }));
+    }
     return parsed.conditions;
   });
   if (unknown.size > 0) {

@@ -5,6 +5,7 @@
 import type { Dialect } from '../sql/sql.js';
 import { exportTables } from '../analytics/export-schema.js';
 import { materializedViewTables } from '../analytics/materialized/schema.js';
+import { authTables } from '../auth/schema.js';
 
 export interface Migration {
   version: number;
@@ -103,6 +104,12 @@ export const MIGRATIONS: readonly Migration[] = [
     name: 'materialised views',
     // Tables of SQL on FHIR views kept current on every write (src/analytics/materialized/).
     statements: materializedViewTables,
+  },
+  {
+    version: 11,
+    name: 'SMART backend services clients',
+    // Registered clients, seen assertion ids and the token-signing secret (src/auth/schema.ts).
+    statements: authTables,
   },
 ];
 
