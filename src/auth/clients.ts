@@ -73,7 +73,10 @@ export function checkNewClient(client: NewClient): void {
   if (client.patient !== undefined && !/^[A-Za-z0-9\-.]{1,64}$/.test(client.patient)) throw new Error(`--patient: "${client.patient}" is not a Patient id`);
 }
 
-export async function addClient(store: Store, client: NewClient): Promise<Client> {
+export async function addClient(store: Store, registration: NewClient): Promise<Client> {
+  // `Patient/123` or `123`.
+  const patient = registration.patient?.replace(/^Patient\//, '');
+  const client = { ...registration, patient };
   checkNewClient(client);
   const id = randomUUID();
   const now = Date.now();

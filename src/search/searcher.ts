@@ -68,7 +68,7 @@ function conditionsByType(types: string[], query: SearchQuery, issues: Operation
     if (query.compartment) parsed.conditions.push(compartmentCondition(type, query.compartment));
     if (query.access) {
       checkRevealed(query.access, parsed.conditions);
-      if (query.access.patient) parsed.conditions.push(compartmentCondition(type, { type: 'Patient', id: query.access.patient }));
+      if (query.access.patient) parsed.conditions.push(patientLimit(type, query.access.patient));
     }
     return parsed.conditions;
   });
@@ -88,6 +88,15 @@ function conditionsByType(types: string[], query: SearchQuery, issues: Operation
 
 function compartmentCondition(type: string, compartment: { type: string; id: string }): Condition {
   return { kind: 'compartment', params: compartmentParams(compartment.type, type) ?? [], target: compartment };
+}
+
+/**
+ * A patient-scoped caller's limit: its patient's compartment, where the only Patient is its own (R4 puts a Patient that
+ * links to it, Patient.link, in its compartment too: another person's record, not this caller's to see).
+ */
+function patientLimit(type: string, patient: string): Condition {
+  const target = { type: 'Patient', id: patient };
+  return type === 'Patient' ? { kind: 'compartment', params: [], target } : compartmentCondition(type, target);
 }
 
 /** The sort keys, then id (and type, across types) so that the order is total and a cursor names one row. */
