@@ -40,10 +40,10 @@ describeEachEngine('fhir-kit-client doing the backend-services flow', (engine) =
 
     await expect(client.search({ resourceType: 'Patient', searchParams: { name: 'Kit' } })).rejects.toMatchObject({ response: { status: 401 } });
     client.bearerToken = token.access_token;
-    const created = (await client.create({ resourceType: 'Patient', body: { resourceType: 'Patient', name: [{ family: 'Kit' }] } })) as { id: string };
-    const read = (await client.read({ resourceType: 'Patient', id: created.id })) as { name: Array<{ family: string }> };
+    const created = (await client.create({ resourceType: 'Patient', body: { resourceType: 'Patient', name: [{ family: 'Kit' }] } })) as unknown as { id: string };
+    const read = (await client.read({ resourceType: 'Patient', id: created.id })) as unknown as { name: Array<{ family: string }> };
     expect(read.name[0].family).toBe('Kit');
-    const found = (await client.search({ resourceType: 'Patient', searchParams: { name: 'Kit' } })) as { total: number };
+    const found = (await client.search({ resourceType: 'Patient', searchParams: { name: 'Kit' } })) as unknown as { total: number };
     expect(found.total).toBe(1);
     await expect(client.search({ resourceType: 'Observation', searchParams: {} })).rejects.toMatchObject({ response: { status: 403 } });
   });

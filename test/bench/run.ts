@@ -17,9 +17,10 @@ import { searchBench } from './search.js';
 import { exportBench } from './export.js';
 import { viewsBench } from './views.js';
 import { submitBench } from './submit.js';
+import { authBench } from './auth.js';
 
 /** Bench modules in run order; add a module (one file, one BenchModule) here to add figures. */
-const MODULES: BenchModule[] = [readBench, createBench, ingestBench, validateBench, botsBench, searchBench, exportBench, viewsBench, submitBench];
+const MODULES: BenchModule[] = [readBench, createBench, ingestBench, validateBench, botsBench, searchBench, exportBench, viewsBench, submitBench, authBench];
 
 function arg(name: string): string | undefined {
   const i = process.argv.indexOf(name);
