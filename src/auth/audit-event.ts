@@ -5,6 +5,9 @@
  * Role ID (110152), the resource (role 4, domain resource) or the query (role 24, the query base64-encoded) as entity.
  */
 import type { AuditEvent, AuditEventEntity } from '@medplum/fhirtypes';
+import { IndexRows } from '../search/tables.js';
+import { addToken } from '../search/params/token.js';
+import { IDENTIFIER_SUFFIX } from '../search/params/reference.js';
 
 export interface AccessRecord {
   /** Epoch ms. */
@@ -95,4 +98,33 @@ export function toAuditEvent(r: AccessRecord, serverName: string): AuditEvent {
     source: { observer: { display: serverName }, type: [{ system: 'http://terminology.hl7.org/CodeSystem/security-source-type', code: '4', display: 'Application Server' }] },
     ...(entity.length ? { entity } : {}),
   };
+}
+
+/**
+ * The search index rows of an AuditEvent built by toAuditEvent, written directly: what the R4 AuditEvent search
+ * parameters (date, type, subtype, action, outcome, agent, entity, entity-role, patient) would extract from that fixed
+ * shape, without running each parameter's FHIRPath on every access (that cost more than the access itself). The
+ * audit tests search by each of them.
+ */
+export function auditIndexRows(event: AuditEvent): IndexRows {
+  const rows = new IndexRows();
+  const token = (param: string, system: string | undefined, code: string | undefined): void => addToken(rows, 'AuditEvent', param, system, code);
+  const time = Date.parse(event.recorded);
+  rows.add('date', ['date', time, time]);
+  token('type', event.type.system, event.type.code);
+  for (const s of event.subtype ?? []) token('subtype', s.system, s.code);
+  token('action', undefined, event.action);
+  token('outcome', undefined, event.outcome);
+  for (const agent of event.agent) {
+    const id = agent.who?.identifier;
+    if (id?.value) token('agent' + IDENTIFIER_SUFFIX, id.system, id.value);
+  }
+  for (const entity of event.entity ?? []) {
+    if (entity.role) token('entity-role', entity.role.system, entity.role.code);
+    const m = /^([A-Z][A-Za-z]+)\/([A-Za-z0-9\-.]{1,64})$/.exec(entity.what?.reference ?? '');
+    if (!m) continue;
+    rows.add('reference', ['entity', m[1], m[2]], `entity\u001f${m[1]}/${m[2]}`);
+    if (m[1] === 'Patient') rows.add('reference', ['patient', m[1], m[2]], `patient\u001f${m[1]}/${m[2]}`);
+  }
+  return rows;
 }

@@ -79,6 +79,11 @@ function exportScope(call: Call): void {
   for (const t of types) need(call.access, t, 'rs');
 }
 
+function exportJob({ access }: Call): void {
+  systemOnly(access, 'Bulk export');
+  if (!access.grants.scopes.some((scope) => scope.permissions.has('r'))) refuse('Bulk export files need a read scope');
+}
+
 /** Operations by name, at type (`[type]/$op`) and instance (`[type]/[id]/$op`) level. */
 const OPERATION_RULES: Record<string, { type?: Rule; instance?: Rule }> = {
   // $validate of a posted resource reads nothing stored: a client that may create or update the type may ask.
@@ -127,9 +132,11 @@ const RULES: Record<string, Rule> = {
   'POST $process-x12': ({ access }) => (systemOnly(access, '$process-x12'), needEveryType(access, 'cru')),
   'GET $export': exportScope,
   'POST $export': exportScope,
-  'GET $export-status/:id': ({ access }) => (systemOnly(access, 'Bulk export'), needEveryType(access, 'r')),
-  'DELETE $export-status/:id': ({ access }) => (systemOnly(access, 'Bulk export'), needEveryType(access, 'r')),
-  'GET $export-file/:id/:file': ({ access }) => (systemOnly(access, 'Bulk export'), needEveryType(access, 'r')),
+  // A job is found by its id, an unguessable UUID handed to the client that kicked it off (which needed the scopes
+  // for what it exports); jobs are not bound to a client (yet), so any system client with a read scope may poll one.
+  'GET $export-status/:id': exportJob,
+  'DELETE $export-status/:id': exportJob,
+  'GET $export-file/:id/:file': exportJob,
   'GET $outcomes': ({ access }) => (systemOnly(access, '[base]/$outcomes'), need(access, 'Patient', 'rs'), need(access, 'Observation', 'rs')),
   // Definitions of Stride's operations: no patient data.
   'GET OperationDefinition/:id': ({ access }) => void (access.grants.any || refuse('This client has no scope')),

@@ -209,16 +209,12 @@ export class Repository {
     await indexer.remove(this.db, type, id);
   }
 
-  /**
-   * Creates with a server id (or the id a transaction assigned to a urn:uuid entry). `trusted`: Stride built the
-   * resource itself from a fixed shape (an AuditEvent, src/auth/audit.ts), and its tests validate that shape: it is
-   * not validated again on every write.
-   */
-  async create(input: Resource, assignedId?: string, options: { trusted?: boolean } = {}): Promise<WriteResult> {
+  /** Creates with a server id (or the id a transaction assigned to a urn:uuid entry). */
+  async create(input: Resource, assignedId?: string): Promise<WriteResult> {
     const id = assignedId ?? newId();
     const time = nextTimestamp();
     const { resource, json } = stamp(input, id, 1, time);
-    const issues = options.trusted ? [] : assertValid(this.deps.validator, resource);
+    const issues = assertValid(this.deps.validator, resource);
     return this.transaction(async (repo) => {
       await repo.writeVersion(resource, json, undefined, time);
       return repo.track({ stored: repo.changes[repo.changes.length - 1], resource, created: true, issues });

@@ -127,6 +127,17 @@ describeEachEngine('scopes on every interaction', (engine) => {
     expect(found.body.total).toBe(0);
   });
 
+  it('a client that may kick off an export of a type may follow it', async () => {
+    const token = await tokenFor(s, 'system/Patient.rs');
+    const kickoff = await fhir(s.baseUrl, 'GET', '$export?_type=Patient', undefined, { ...bearer(token), accept: 'application/fhir+json', prefer: 'respond-async' });
+    expect(kickoff.status).toBe(202);
+    const status = await fetch(kickoff.headers.get('content-location')!, { headers: bearer(token) });
+    expect([200, 202]).toContain(status.status);
+    expect((await fetch(kickoff.headers.get('content-location')!)).status).toBe(401);
+    const writer = await tokenFor(s, 'system/Patient.c');
+    expect((await fetch(kickoff.headers.get('content-location')!, { headers: bearer(writer) })).status).toBe(403);
+  });
+
   it('never lets anyone change an AuditEvent, whatever the scopes', async () => {
     const r = await fhir(s.baseUrl, 'POST', 'AuditEvent', { resourceType: 'AuditEvent' }, bearer(admin));
     expect(r.status).toBe(403);
