@@ -52,6 +52,8 @@ export const authBench: BenchModule = {
     const db = await ctx.freshDatabase();
     const off = await startStride(ctx, { ...db.env, STRIDE_AUTH: 'off' });
     const on = await startStride(ctx, { ...db.env, STRIDE_AUTH: 'on' });
+    // Auth on without the audit trail: what the token and scope checks cost alone.
+    const unaudited = await startStride(ctx, { ...db.env, STRIDE_AUTH: 'on', STRIDE_AUDIT: 'off' });
     try {
       const put = await send(off.port, 'PUT', '/fhir/Patient/bench-1', JSON.stringify(PATIENT));
       if (put.status !== 201) throw new Error(`PUT Patient/bench-1 answered ${put.status}: ${put.text}`);
@@ -71,19 +73,36 @@ export const authBench: BenchModule = {
       for (const [name, load] of cases) {
         await runLoad({ ...load(off.port, {}), durationMs: 1000 });
         await runLoad({ ...load(on.port, auth), durationMs: 1000 });
+        await runLoad({ ...load(unaudited.port, auth), durationMs: 1000 });
         const offs: number[] = [];
         const ons: number[] = [];
         const ratios: number[] = [];
+        const bares: number[] = [];
+        const bareRatios: number[] = [];
         let errors = 0;
         for (let i = 0; i < rounds; i++) {
           const a = await runLoad({ ...load(off.port, {}), durationMs });
           const b = await runLoad({ ...load(on.port, auth), durationMs });
+          const c = await runLoad({ ...load(unaudited.port, auth), durationMs });
           offs.push(a.perSecond);
           ons.push(b.perSecond);
+          bares.push(c.perSecond);
           ratios.push(b.perSecond / a.perSecond);
-          errors += a.errors + b.errors;
-          ctx.log(`auth ${name} round ${i + 1}/${rounds}: off ${a.perSecond.toFixed(0)}/s, on ${b.perSecond.toFixed(0)}/s: ${((b.perSecond / a.perSecond) * 100).toFixed(0)}%`);
+          bareRatios.push(c.perSecond / a.perSecond);
+          errors += a.errors + b.errors + c.errors;
+          ctx.log(`auth ${name} round ${i + 1}/${rounds}: off ${a.perSecond.toFixed(0)}/s, on ${b.perSecond.toFixed(0)}/s (${((b.perSecond / a.perSecond) * 100).toFixed(0)}%), on without audit ${c.perSecond.toFixed(0)}/s (${((c.perSecond / a.perSecond) * 100).toFixed(0)}%)`);
         }
+        figures.push({
+          name: `${name}, auth on, audit off`,
+          value: median(bares),
+          unit: 'req/s',
+          against: median(offs),
+          againstLabel: 'auth off, same run',
+          better: 'higher',
+          ratio: median(bareRatios),
+          goal: 0.9,
+          note: `median of ${rounds} paired rounds: the token and scope checks alone (STRIDE_AUDIT=off)`,
+        });
         figures.push({
           name: `${name}, auth on`,
           value: median(ons),
@@ -99,6 +118,7 @@ export const authBench: BenchModule = {
       return figures;
     } finally {
       await on.stop();
+      await unaudited.stop();
       await off.stop();
       await db.drop();
     }
