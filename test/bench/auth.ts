@@ -5,7 +5,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { generateKeyPair, exportJWK, SignJWT } from 'jose';
-import { median, send, startStride, type BenchModule, type Figure } from './harness.js';
+import { median, send, startStride, withCpu, type BenchModule, type Figure } from './harness.js';
 import { runLoad, type LoadOptions } from './load.js';
 import { loadConfig } from '../../src/config.js';
 import { openStore } from '../../src/storage/open.js';
@@ -79,11 +79,13 @@ export const authBench: BenchModule = {
         const ratios: number[] = [];
         const bares: number[] = [];
         const bareRatios: number[] = [];
+        const cpu: number[][] = [[], [], []];
         let errors = 0;
         for (let i = 0; i < rounds; i++) {
-          const a = await runLoad({ ...load(off.port, {}), durationMs });
-          const b = await runLoad({ ...load(on.port, auth), durationMs });
-          const c = await runLoad({ ...load(unaudited.port, auth), durationMs });
+          // Server CPU per request beside the rates: other load on this machine disturbs it less.
+          const measured = [await withCpu(off, () => runLoad({ ...load(off.port, {}), durationMs })), await withCpu(on, () => runLoad({ ...load(on.port, auth), durationMs })), await withCpu(unaudited, () => runLoad({ ...load(unaudited.port, auth), durationMs }))];
+          const [a, b, c] = measured.map((m) => m.result);
+          measured.forEach((m, k) => cpu[k].push((m.cpuMs * 1000) / m.result.requests));
           offs.push(a.perSecond);
           ons.push(b.perSecond);
           bares.push(c.perSecond);
@@ -101,7 +103,7 @@ export const authBench: BenchModule = {
           better: 'higher',
           ratio: median(bareRatios),
           goal: 0.9,
-          note: `median of ${rounds} paired rounds: the token and scope checks alone (STRIDE_AUDIT=off)`,
+          note: `median of ${rounds} paired rounds: the token and scope checks alone (STRIDE_AUDIT=off); server CPU per request ${median(cpu[2]).toFixed(0)} us vs ${median(cpu[0]).toFixed(0)} us off`,
         });
         figures.push({
           name: `${name}, auth on`,
@@ -112,7 +114,7 @@ export const authBench: BenchModule = {
           better: 'higher',
           ratio: median(ratios),
           goal: 0.9,
-          note: `median of ${rounds} paired rounds, ${CONCURRENCY} connections, bearer token + scope check + AuditEvent per request; errors ${errors}`,
+          note: `median of ${rounds} paired rounds, ${CONCURRENCY} connections, bearer token + scope check + AuditEvent per request; server CPU per request ${median(cpu[1]).toFixed(0)} us vs ${median(cpu[0]).toFixed(0)} us off; errors ${errors}`,
         });
       }
       return figures;
