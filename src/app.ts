@@ -9,12 +9,17 @@ import { fhirEndpoint } from './http/fhir-endpoint.js';
 import { sendError } from './http/respond.js';
 import { requestIdOf, requestLogging } from './http/log.js';
 import { badRequest, notFound, tooLarge, unsupportedMediaType } from './fhir/outcomes.js';
+import type { AuthService } from './auth/service.js';
+import type { AuditLog } from './auth/audit-log.js';
+import { authEndpoints } from './http/auth-endpoints.js';
 
 export interface AppDeps {
   config: Config;
   repo: Repository;
   router: Router;
   logger: Logger;
+  auth?: AuthService;
+  audit?: AuditLog;
 }
 
 export const FHIR_BASE_PATH = '/fhir';
@@ -25,6 +30,7 @@ export function createApp(deps: AppDeps): express.Express {
   app.disable('etag');
   app.set('trust proxy', true);
   app.use(requestLogging(deps.logger));
+  if (deps.auth) app.use(authEndpoints(deps.auth, deps.config, FHIR_BASE_PATH));
   // Every body is read as text and parsed by src/http/request.ts, which knows which media types each route takes.
   // One path-less middleware rather than routes or a mounted app.use('/fhir'): express runs it without path-to-regexp,
   // param decoding or prefix trimming, which were a third of a read's time in express. fhirPathError keeps what the

@@ -31,6 +31,56 @@ export interface Config {
   export: ExportConfig;
   /** The submitter of 837P files ($submit, src/claims/submit.ts): STRIDE_X12_* settings. */
   x12: X12Config;
+  /** SMART backend services (src/auth/): STRIDE_AUTH, STRIDE_AUDIT ... */
+  auth: AuthConfig;
+}
+
+export interface AuthConfig {
+  /** Every request needs an access token (STRIDE_AUTH=on|off; default on unless Stride listens on loopback only). */
+  required: boolean;
+  /** Why `required` is what it is, for the start-up message. */
+  reason: string;
+  /** Auth is off on a non-loopback address, confirmed by STRIDE_AUTH_OFF_CONFIRM: start-up warns. */
+  openOnNetwork: boolean;
+  /** An AuditEvent for every access (STRIDE_AUDIT=on|off; default: when auth is on). */
+  audit: boolean;
+  /** Lifetime of an access token in seconds (STRIDE_TOKEN_LIFETIME_SECONDS, default 300). */
+  tokenLifetimeSeconds: number;
+}
+
+/** The value STRIDE_AUTH_OFF_CONFIRM must have for Stride to serve without auth on a non-loopback address. */
+export const AUTH_OFF_CONFIRMATION = 'i-understand-anyone-on-the-network-can-read-and-change-all-data';
+
+/** 127.0.0.0/8, ::1 and localhost reach this machine only. */
+export function isLoopback(host: string): boolean {
+  const h = host.trim().toLowerCase().replace(/^\[|\]$/g, '');
+  return h === 'localhost' || h === '::1' || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(h);
+}
+
+function onOff(value: string | undefined, name: string): boolean | undefined {
+  if (value === undefined || value === '') return undefined;
+  const v = value.trim().toLowerCase();
+  if (v === 'on' || v === 'true' || v === '1') return true;
+  if (v === 'off' || v === 'false' || v === '0') return false;
+  throw new Error(`${name} must be on or off, got "${value}"`);
+}
+
+/** Secure by default (issue 23): on loopback auth is off; anywhere else it is on unless explicitly turned off and confirmed. */
+export function loadAuthConfig(env: NodeJS.ProcessEnv, host: string): AuthConfig {
+  const asked = onOff(env.STRIDE_AUTH, 'STRIDE_AUTH');
+  const loopback = isLoopback(host);
+  if (asked === false && !loopback && env.STRIDE_AUTH_OFF_CONFIRM !== AUTH_OFF_CONFIRMATION) {
+    throw new Error(`STRIDE_AUTH=off on ${host}, which is not loopback, would let anyone who reaches the port read and change every record: set STRIDE_AUTH_OFF_CONFIRM=${AUTH_OFF_CONFIRMATION} if that is really meant (e.g. behind a gateway that authenticates), or listen on 127.0.0.1`);
+  }
+  const required = asked ?? !loopback;
+  const reason = asked !== undefined ? `STRIDE_AUTH=${asked ? 'on' : 'off'}` : loopback ? `listening on loopback (${host}) only` : `listening on ${host}, not loopback`;
+  return {
+    required,
+    reason,
+    openOnNetwork: !required && !loopback,
+    audit: onOff(env.STRIDE_AUDIT, 'STRIDE_AUDIT') ?? required,
+    tokenLifetimeSeconds: positive(int(env.STRIDE_TOKEN_LIFETIME_SECONDS, 300, 'STRIDE_TOKEN_LIFETIME_SECONDS'), 'STRIDE_TOKEN_LIFETIME_SECONDS'),
+  };
 }
 
 export interface X12Config {
@@ -74,9 +124,11 @@ function positive(n: number, name: string): number {
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const sync = (env.STRIDE_SQLITE_SYNCHRONOUS ?? 'NORMAL').toUpperCase();
   if (sync !== 'NORMAL' && sync !== 'FULL') throw new Error(`STRIDE_SQLITE_SYNCHRONOUS must be NORMAL or FULL, got "${sync}"`);
+  // Loopback unless told otherwise (issue 23): a laptop's `npm start` is not on the network.
+  const host = env.STRIDE_HOST || '127.0.0.1';
   return {
     port: int(env.STRIDE_PORT, 8080, 'STRIDE_PORT'),
-    host: env.STRIDE_HOST ?? '0.0.0.0',
+    host,
     dataDir: path.resolve(env.STRIDE_DATA_DIR ?? './data'),
     databaseUrl: env.STRIDE_DATABASE_URL || undefined,
     bodyLimit: int(env.STRIDE_BODY_LIMIT, 32 * 1024 * 1024, 'STRIDE_BODY_LIMIT'),
@@ -104,5 +156,6 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       contactName: env.STRIDE_X12_CONTACT || 'BILLING OFFICE',
       phone: env.STRIDE_X12_PHONE || undefined,
     },
+    auth: loadAuthConfig(env, host),
   };
 }

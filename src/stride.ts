@@ -17,6 +17,8 @@ import { WriteHooks } from './repo/hooks.js';
 import { MaterializedViews } from './analytics/materialized/hook.js';
 import { ManualRemittances } from './claims/manual-eob.js';
 import { MoneyLedger } from './money/hook.js';
+import { AuthService } from './auth/service.js';
+import { AuditLog } from './auth/audit-log.js';
 
 export interface Stride {
   config: Config;
@@ -27,6 +29,10 @@ export interface Stride {
   logger: Logger;
   /** Bulk export jobs of this process: stopping it gives a running job back (close does it too). */
   exports: ExportRunner;
+  /** SMART backend services: the token endpoint, and the token check when auth is required (config.auth). */
+  auth: AuthService;
+  /** The AuditEvent writer when auditing is on (config.auth.audit). */
+  audit?: AuditLog;
   close(): Promise<void>;
 }
 
@@ -42,13 +48,17 @@ export async function openStride(config: Config, logger: Logger = createLogger(c
   // Order matters: a client's paper EOB is checked and posted (stage, Tasks) before the ledger sums what it posts.
   const repo = new Repository({ store, validator: createValidator({ profilesDir: config.profilesDir, extensionDomains: config.extensionDomains }), searcher: createSearcher(), indexer: createIndexer(store.dialect), hook: new WriteHooks([bots, new ManualRemittances(), new MoneyLedger(), new MaterializedViews()]) });
   const router = createRouter();
-  const app = createApp({ config, repo, router, logger });
+  const auth = await AuthService.open(config.auth, store);
+  const audit = config.auth.audit ? new AuditLog(store, repo.deps.indexer!, logger) : undefined;
+  const app = createApp({ config, repo, router, logger, auth, audit });
   // Bulk Data $export jobs (src/analytics/export-runner.ts): stopped, and a running job given back, before the store closes.
   const exports = new ExportRunner({ store, config: config.export, logger });
   exports.start();
   const close = async (): Promise<void> => {
     await exports.stop();
+    // What is queued of the audit trail is written before the database closes.
+    await audit?.close();
     await store.close();
   };
-  return { config, store, repo, router, app, logger, exports, close };
+  return { config, store, repo, router, app, logger, exports, auth, audit, close };
 }

@@ -8,6 +8,7 @@ import { rebillCommand } from './rebill.js';
 import { x12Command } from './x12.js';
 import { dropViewsCommand, listViewsCommand, syncViewsCommand } from './views.js';
 import { STRIDE_VERSION } from '../fhir/routes.js';
+import { addClientCommand, disableClientCommand, listClientsCommand, type AddClientOptions } from './clients.js';
 
 const program = new Command();
 program.name('stride').description('Stride: a FHIR R4 server for rehabilitation therapy').version(STRIDE_VERSION);
@@ -75,6 +76,33 @@ views
   .requiredOption('--view <ids...>', 'ViewDefinition ids')
   .action(async (options: { view?: string[] }) => {
     process.exitCode = await dropViewsCommand(options);
+  });
+
+const clients = program.command('clients').description('SMART backend-services clients (stored in the database)');
+clients
+  .command('add')
+  .description('register a client; prints its client_id')
+  .requiredOption('--name <name>', 'what the client is')
+  .requiredOption('--jwks <file|url>', 'its public keys: a JWKS file, or the https URL it publishes them at')
+  .requiredOption('--scope <scopes>', 'the scopes it may be granted, e.g. "system/*.rs system/Claim.u"')
+  .option('--patient <Patient/id>', 'bind it to one patient: patient/ scopes, that compartment only')
+  .option('--json', 'print the client as JSON')
+  .action(async (options: AddClientOptions) => {
+    process.exitCode = await addClientCommand(options);
+  });
+clients
+  .command('list')
+  .description('list the clients')
+  .option('--json', 'as JSON')
+  .action(async (options: { json?: boolean }) => {
+    process.exitCode = await listClientsCommand(options);
+  });
+clients
+  .command('disable')
+  .description('disable a client: no new tokens, and its tokens stop working')
+  .argument('<client_id>')
+  .action(async (id: string) => {
+    process.exitCode = await disableClientCommand(id);
   });
 
 program.parseAsync(process.argv).catch((err: unknown) => {

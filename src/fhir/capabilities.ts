@@ -24,6 +24,7 @@ const SEARCH_DOCUMENTATION = [
   '`_count`, `_offset`, `_total`, `_summary`, `_elements`; unknown parameters are ignored with a warning, or refused with `Prefer: handling=strict`.',
   'Parameters and OperationOutcome have no REST endpoint (R4): they are not listed and are refused on create and update.',
 ].join(' ');
+import { withSecurity } from '../auth/capability-security.js';
 
 type TypeInteraction = NonNullable<CapabilityStatementRestResource['interaction']>[number]['code'];
 
@@ -50,7 +51,7 @@ export interface CapabilityOptions {
 export function createCapabilitiesHandler(options: CapabilityOptions): FhirHandler {
   let cached: CapabilityStatement | undefined;
   return async (_req, ctx) => {
-    cached ??= buildCapabilityStatement(options, ctx.baseUrl);
+    cached ??= withSecurity(buildCapabilityStatement(options, ctx.baseUrl), ctx.config.auth, ctx.baseUrl);
     return { status: 200, resource: cached };
   };
 }

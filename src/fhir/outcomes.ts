@@ -9,6 +9,8 @@ export const OUTCOME_STATUS = {
   created: 201,
   'not-modified': 304,
   'bad-request': 400,
+  unauthorized: 401,
+  forbidden: 403,
   'not-found': 404,
   'method-not-allowed': 405,
   'not-acceptable': 406,
@@ -35,6 +37,8 @@ export function outcome(key: OutcomeKey, severity: OperationOutcomeIssue['severi
 export const allOk = (text = 'All OK'): OperationOutcome => outcome('ok', 'information', 'informational', text);
 export const createdOk = (text: string): OperationOutcome => outcome('created', 'information', 'informational', text);
 export const badRequest = (text: string, expression?: string): OperationOutcome => outcome('bad-request', 'error', 'invalid', text, expression);
+export const unauthorized = (text: string): OperationOutcome => outcome('unauthorized', 'error', 'login', text);
+export const forbidden = (text: string): OperationOutcome => outcome('forbidden', 'error', 'forbidden', text);
 export const notFound = (text: string): OperationOutcome => outcome('not-found', 'error', 'not-found', text);
 export const gone = (text: string): OperationOutcome => outcome('gone', 'error', 'deleted', text);
 export const methodNotAllowed = (text: string): OperationOutcome => outcome('method-not-allowed', 'error', 'not-supported', text);

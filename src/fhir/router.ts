@@ -6,6 +6,7 @@ import { OperationOutcomeError } from '@medplum/core';
 import type { FhirHandler, FhirRequest, FhirResponse, HttpMethod, RequestContext } from './types.js';
 import { badRequest, methodNotAllowed, notFound } from './outcomes.js';
 import { present } from './present.js';
+import { authorizeRoute, refuseAuditEventWrite, WRITE_PATTERNS } from '../auth/guard.js';
 
 type Segment = { literal: string } | { param: 'type' | 'id' | 'vid' | 'op' | 'compartmentType' };
 
@@ -66,7 +67,11 @@ export class Router {
         unknownType = params.type;
         continue;
       }
-      if (route.method === method) return present(req, await route.handler(req, ctx, params));
+      if (route.method === method) {
+        if (params.type === 'AuditEvent' && WRITE_PATTERNS.has(route.pattern)) refuseAuditEventWrite(method, params.type);
+        if (ctx.access) await authorizeRoute(method, route.pattern, params, req, ctx);
+        return present(req, await route.handler(req, ctx, params));
+      }
       allowed ??= new Set();
       allowed.add(route.method);
       if (route.method === 'GET') allowed.add('HEAD');

@@ -14,6 +14,7 @@ import type { ResourceRow } from '../storage/store.js';
 import { loadDefinitions } from '../validation/definitions.js';
 import { COMPARTMENT_TYPES } from '../search/compartment.js';
 import type { SearchQuery, SearchResult, TotalMode } from '../search/types.js';
+import { searchAccess } from '../auth/search-access.js';
 
 type Scope = Pick<SearchQuery, 'resourceType' | 'types' | 'compartment'>;
 
@@ -56,7 +57,8 @@ async function search(req: FhirRequest, ctx: RequestContext, scope: Scope, path:
   const offset = integerParam(params, '_offset', 0, 0, Number.MAX_SAFE_INTEGER);
   const total = countOnly ? 'accurate' : totalParam(params);
   const strict = parsePrefer(req.headers.prefer).handling === 'strict';
-  const result = await ctx.repo.search({ ...scope, params, count, offset, total, strict, baseUrl: ctx.baseUrl });
+  const access = ctx.access ? searchAccess(ctx.access) : undefined;
+  const result = await ctx.repo.search({ ...scope, params, count, offset, total, strict, baseUrl: ctx.baseUrl, access });
   const entry: BundleEntry[] = [...result.rows.map((row) => toEntry(ctx, row, 'match')), ...(result.included ?? []).map((row) => toEntry(ctx, row, 'include'))];
   if (result.issues?.length) entry.push({ resource: { resourceType: 'OperationOutcome', issue: result.issues }, search: { mode: 'outcome' } });
   return { status: 200, resource: bundle('searchset', entry, { ...(result.total !== undefined ? { total: result.total } : {}), link: links(ctx, path, params, result) }) };

@@ -20,6 +20,7 @@ import { loadDefinitions } from '../validation/definitions.js';
 import { bundle } from './bundle.js';
 import { toEntryResponses, type EntryResult } from './entry-response.js';
 import { requireResource } from './body.js';
+import { authorizeTransactionWrite, ownBody } from '../auth/guard.js';
 
 const PHASE: Record<HttpMethod, number> = { DELETE: 0, POST: 1, PUT: 2, PATCH: 2, GET: 3, HEAD: 3 };
 
@@ -66,6 +67,13 @@ class TransactionRun {
   }
 
   async run(): Promise<EntryResult[]> {
+    // The entries this run writes itself (the others go through the Router, which checks them) are checked before any
+    // of them is settled: a conditional one searches.
+    for (const e of this.entries) {
+      if ((e.method === 'POST' || e.method === 'PUT') && !e.id) {
+        await this.guard(e, async () => authorizeTransactionWrite(this.ctx, e.method, e.type, e.method === 'PUT' ? e.query !== '' : !!e.entry.request?.ifNoneExist));
+      }
+    }
     const byPhase = [...this.entries].sort((a, b) => PHASE[a.method] - PHASE[b.method] || a.index - b.index);
     // Lock the resources named by id in one order across transactions, so that entry order cannot deadlock two.
     await lockInOrder(this.tx, this.entries.filter((e) => isWrite(e.method) && e.id && !e.path.includes('/_history')).map((e) => ({ type: e.type, id: e.id! })));
@@ -165,6 +173,7 @@ class TransactionRun {
   private async runEntry(e: EntryRequest): Promise<{ response: FhirResponse; version?: StoredResource }> {
     const target = this.targets.get(e.index);
     const body = this.bodies.get(e.index);
+    if (target && this.ctx.access) ownBody(this.ctx.access, this.ctx, body);
     if (target && e.method === 'POST') {
       if (target.existing || target.sameAs !== undefined) {
         const stored = await this.tx.read(e.type, target.id);

@@ -3,6 +3,7 @@ import type { OperationOutcome, Resource } from '@medplum/fhirtypes';
 import type { Repository } from '../repo/repository.js';
 import type { Config } from '../config.js';
 import type { Logger } from 'pino';
+import type { Access } from '../auth/access.js';
 
 export type HttpMethod = 'GET' | 'HEAD' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
 
@@ -61,6 +62,8 @@ export interface RequestContext {
   requestId: string;
   /** Absolute base URL, e.g. http://localhost:8080/fhir, for Location headers and links. */
   baseUrl: string;
+  /** The caller, from a verified access token, when auth is on (src/auth/guard.ts checks it); absent when it is off. */
+  access?: Access;
 }
 
 export type FhirHandler = (req: FhirRequest, ctx: RequestContext, params: Record<string, string>) => Promise<FhirResponse>;

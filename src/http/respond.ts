@@ -6,6 +6,7 @@ import type { Logger } from 'pino';
 import type { FhirResponse } from '../fhir/types.js';
 import { serverError, statusOf } from '../fhir/outcomes.js';
 import { MethodNotAllowedError } from '../fhir/router.js';
+import { UnauthorizedError } from '../auth/service.js';
 
 export const FHIR_JSON = 'application/fhir+json; charset=utf-8';
 
@@ -108,6 +109,7 @@ export function sendError(res: Response, err: unknown, requestId: string, logger
     return;
   }
   const { id: _key, ...body } = outcome;
-  const headers = err instanceof MethodNotAllowedError ? { Allow: err.allow.join(', ') } : undefined;
+  // RFC 6750 §3: a 401 names the scheme (and what was wrong with the token) in WWW-Authenticate.
+  const headers: Record<string, string> | undefined = err instanceof MethodNotAllowedError ? { Allow: err.allow.join(', ') } : err instanceof UnauthorizedError ? { 'WWW-Authenticate': err.challenge } : undefined;
   sendFhir(res, { status: statusOf(outcome), resource: body as OperationOutcome, headers }, options);
 }

@@ -5,6 +5,7 @@
 import { OperationOutcomeError } from '@medplum/core';
 import type { OperationOutcomeIssue } from '@medplum/fhirtypes';
 import { badRequest } from '../fhir/outcomes.js';
+import { checkRevealed, limitIncluded } from './access.js';
 import { join, raw, sql, type Sql } from '../sql/sql.js';
 import type { Queryer, ResourceRow } from '../storage/store.js';
 import { compartmentParams } from './compartment.js';
@@ -42,7 +43,8 @@ async function search(db: Queryer, query: SearchQuery): Promise<SearchResult> {
   const result: SearchResult = { rows: page.rows, issues };
   Object.assign(result, pageLinks(page.rows, page.more, columns, query, cursor));
   result.total = await countTotal(db, filter, query, cursor, page);
-  result.included = await loadIncludes(db, includes, page.rows);
+  const included = await loadIncludes(db, includes, page.rows);
+  result.included = query.access ? await limitIncluded(db, query.access, included) : included;
   return result;
 }
 
@@ -64,6 +66,10 @@ function conditionsByType(types: string[], query: SearchQuery, issues: Operation
     const parsed = parseConditions(type, query.params);
     parsed.unknown.forEach((name) => unknown.add(name));
     if (query.compartment) parsed.conditions.push(compartmentCondition(type, query.compartment));
+    if (query.access) {
+      checkRevealed(query.access, parsed.conditions);
+      if (query.access.patient) parsed.conditions.push(patientLimit(type, query.access.patient));
+    }
     return parsed.conditions;
   });
   if (unknown.size > 0) {
@@ -82,6 +88,15 @@ function conditionsByType(types: string[], query: SearchQuery, issues: Operation
 
 function compartmentCondition(type: string, compartment: { type: string; id: string }): Condition {
   return { kind: 'compartment', params: compartmentParams(compartment.type, type) ?? [], target: compartment };
+}
+
+/**
+ * A patient-scoped caller's limit: its patient's compartment, where the only Patient is its own (R4 puts a Patient that
+ * links to it, Patient.link, in its compartment too: another person's record, not this caller's to see).
+ */
+function patientLimit(type: string, patient: string): Condition {
+  const target = { type: 'Patient', id: patient };
+  return type === 'Patient' ? { kind: 'compartment', params: [], target } : compartmentCondition(type, target);
 }
 
 /** The sort keys, then id (and type, across types) so that the order is total and a cursor names one row. */

@@ -23,6 +23,17 @@ export interface SearchQuery {
   strict?: boolean;
   /** The server's base URL: an absolute reference to it is searched as a local reference. */
   baseUrl?: string;
+  /** What the caller may see (auth on): enforced in the search itself, so no parameter reveals more (issue 23). */
+  access?: SearchAccess;
+}
+
+export interface SearchAccess {
+  /** Whether the caller may search resources of this type: a chain or `_has` through a type it may not is a 403. */
+  maySearch(type: string): boolean;
+  /** Whether it may read resources of this type: an `_include` or `_revinclude` of a type it may not adds nothing. */
+  mayRead(type: string): boolean;
+  /** A patient-scoped caller: every match, and everything included, is in this Patient's compartment. */
+  patient?: string;
 }
 
 export interface SearchResult {

@@ -6,6 +6,7 @@ import type { Dialect } from '../sql/sql.js';
 import { exportTables } from '../analytics/export-schema.js';
 import { materializedViewTables } from '../analytics/materialized/schema.js';
 import { moneyTables } from '../money/schema.js';
+import { authTables } from '../auth/schema.js';
 
 export interface Migration {
   version: number;
@@ -110,6 +111,12 @@ export const MIGRATIONS: readonly Migration[] = [
     name: 'money ledger',
     // Postings and per-claim balances kept current in the write's transaction (src/money/): $aging reads one row a claim.
     statements: moneyTables,
+  },
+  {
+    version: 11,
+    name: 'SMART backend services clients',
+    // Registered clients, seen assertion ids and the token-signing secret (src/auth/schema.ts).
+    statements: authTables,
   },
 ];
 

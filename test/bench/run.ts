@@ -19,9 +19,10 @@ import { viewsBench } from './views.js';
 import { submitBench } from './submit.js';
 import { remitBench } from './remit.js';
 import { agingBench } from './aging.js';
+import { authBench } from './auth.js';
 
 /** Bench modules in run order; add a module (one file, one BenchModule) here to add figures. */
-const MODULES: BenchModule[] = [readBench, createBench, ingestBench, validateBench, botsBench, searchBench, exportBench, viewsBench, submitBench, remitBench, agingBench];
+const MODULES: BenchModule[] = [readBench, createBench, ingestBench, validateBench, botsBench, searchBench, exportBench, viewsBench, submitBench, remitBench, agingBench, authBench];
 
 function arg(name: string): string | undefined {
   const i = process.argv.indexOf(name);
