@@ -20,9 +20,9 @@ export async function serve(): Promise<void> {
   const config = loadConfig();
   const running = await startServer(config);
   const storage = running.stride.store;
-  process.stdout.write(`Stride FHIR R4 server listening at ${running.baseUrl}\n`);
-  process.stdout.write(`Data: ${storage.dialect.name} at ${storage.location}\n`);
-  process.stdout.write(securityMessage(config));
+  // One write, the listening line last: whoever waits for it (a supervisor, a test, .ci/readme-check) has the data
+  // and security lines already.
+  process.stdout.write(`Data: ${storage.dialect.name} at ${storage.location}\n${securityMessage(config)}Stride FHIR R4 server listening at ${running.baseUrl}\n`);
   const shutdown = (signal: string): void => {
     running.stride.logger.info({ signal }, 'shutting down');
     running.stop().then(() => process.exit(0), () => process.exit(1));
