@@ -244,3 +244,8 @@ export function formatFigures(figures: Figure[]): string {
 function round(n: number): string {
   return n >= 100 ? Math.round(n).toLocaleString('en-US') : n.toFixed(2);
 }
+
+/** The server's peak memory during an operation, against its memory before it (lower is better). */
+export function peakMemoryFigure(what: string, peakMb: number, baseMb: number): Figure {
+  return { name: `${what}, server peak memory`, value: peakMb, unit: 'MB', against: baseMb, againstLabel: 'the server before it', better: 'lower', note: `grew ${(peakMb - baseMb).toFixed(0)} MB` };
+}

@@ -9,7 +9,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { peakRss, rssMb, send, startStride, type BenchModule } from './harness.js';
+import { peakMemoryFigure, peakRss, rssMb, send, startStride, type BenchModule } from './harness.js';
 import { simulatePayer } from '../claims/payer.js';
 import type { SentClaim } from '../claims/read-837p.js';
 
@@ -115,15 +115,7 @@ export const remitBench: BenchModule = {
           better: 'lower',
           note: `${(claims / seconds).toFixed(0)} claims/s: read, balance, match lines, ClaimResponse + Provenance + stage per claim, Tasks, PaymentReconciliation, file stored`,
         },
-        {
-          name: `$process-x12 of an 835 paying ${claims.toLocaleString('en')} claims, server peak memory`,
-          value: peakMb,
-          unit: 'MB',
-          against: baseMb,
-          againstLabel: 'the server before it',
-          better: 'lower',
-          note: `grew ${(peakMb - baseMb).toFixed(0)} MB`,
-        },
+        peakMemoryFigure(`$process-x12 of an 835 paying ${claims.toLocaleString('en')} claims`, peakMb, baseMb),
       ];
     } finally {
       await stride.stop();

@@ -9,7 +9,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { peakRss, rssMb, send, startStride, type BenchModule } from './harness.js';
+import { peakMemoryFigure, peakRss, rssMb, send, startStride, type BenchModule } from './harness.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
 const EXAMPLE = path.join(ROOT, 'profiles/examples/session-complete.json');
@@ -104,15 +104,7 @@ export const submitBench: BenchModule = {
           better: 'lower',
           note: `${(sent / seconds).toFixed(0)} claims/s: read, write, check with node-x12, store, record each sending`,
         },
-        {
-          name: `$submit of ${claims.toLocaleString('en')} ready claims, server peak memory`,
-          value: peakMb,
-          unit: 'MB',
-          against: baseMb,
-          againstLabel: 'the server before it',
-          better: 'lower',
-          note: `grew ${(peakMb - baseMb).toFixed(0)} MB`,
-        },
+        peakMemoryFigure(`$submit of ${claims.toLocaleString('en')} ready claims`, peakMb, baseMb),
       ];
     } finally {
       await stride.stop();
