@@ -249,3 +249,17 @@ function round(n: number): string {
 export function peakMemoryFigure(what: string, peakMb: number, baseMb: number): Figure {
   return { name: `${what}, server peak memory`, value: peakMb, unit: 'MB', against: baseMb, againstLabel: 'the server before it', better: 'lower', note: `grew ${(peakMb - baseMb).toFixed(0)} MB` };
 }
+
+/** An entry of a transaction Bundle a bench module loads its data with. */
+export interface BundleEntry {
+  fullUrl?: string;
+  resource: Record<string, unknown> & { resourceType: string };
+  request: { method: string; url: string };
+}
+
+/** Posts a transaction Bundle of these entries; its response entries (a bench's data load: refused is an error). */
+export async function postTransaction(port: number, entry: BundleEntry[], what: string): Promise<Array<{ response: { location: string } }>> {
+  const r = await send(port, 'POST', '/fhir', JSON.stringify({ resourceType: 'Bundle', type: 'transaction', entry }));
+  if (r.status !== 200) throw new Error(`${what} bench: load refused: ${r.status} ${r.text.slice(0, 300)}`);
+  return JSON.parse(r.text).entry;
+}

@@ -9,23 +9,14 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { peakMemoryFigure, peakRss, rssMb, send, startStride, type BenchModule } from './harness.js';
+import { peakMemoryFigure, peakRss, postTransaction, type BundleEntry, rssMb, send, startStride, type BenchModule } from './harness.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
 const EXAMPLE = path.join(ROOT, 'profiles/examples/session-complete.json');
 const TARGET_SECONDS = 10;
 
-interface Entry {
-  fullUrl?: string;
-  resource: Record<string, unknown> & { resourceType: string };
-  request: { method: string; url: string };
-}
-
-async function post(port: number, entry: Entry[]): Promise<Array<{ response: { location: string } }>> {
-  const r = await send(port, 'POST', '/fhir', JSON.stringify({ resourceType: 'Bundle', type: 'transaction', entry }));
-  if (r.status !== 200) throw new Error(`submit bench: load refused: ${r.status} ${r.text.slice(0, 300)}`);
-  return JSON.parse(r.text).entry;
-}
+type Entry = BundleEntry;
+const post = (port: number, entry: Entry[]) => postTransaction(port, entry, 'submit');
 
 export const submitBench: BenchModule = {
   name: 'submit',
