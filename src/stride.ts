@@ -16,6 +16,7 @@ import { ExportRunner } from './analytics/export-runner.js';
 import { WriteHooks } from './repo/hooks.js';
 import { MaterializedViews } from './analytics/materialized/hook.js';
 import { ManualRemittances } from './claims/manual-eob.js';
+import { SecondaryClaims } from './claims/secondary.js';
 import { MoneyLedger } from './money/hook.js';
 import { AuthService } from './auth/service.js';
 import { AuditLog } from './auth/audit-log.js';
@@ -46,7 +47,7 @@ export async function openStride(config: Config, logger: Logger = createLogger(c
   const store = await openStore(config);
   await store.migrate();
   // Order matters: a client's paper EOB is checked and posted (stage, Tasks) before the ledger sums what it posts.
-  const repo = new Repository({ store, validator: createValidator({ profilesDir: config.profilesDir, extensionDomains: config.extensionDomains }), searcher: createSearcher(), indexer: createIndexer(store.dialect), hook: new WriteHooks([bots, new ManualRemittances(), new MoneyLedger(), new MaterializedViews()]) });
+  const repo = new Repository({ store, validator: createValidator({ profilesDir: config.profilesDir, extensionDomains: config.extensionDomains }), searcher: createSearcher(), indexer: createIndexer(store.dialect), hook: new WriteHooks([bots, new ManualRemittances(), new SecondaryClaims(), new MoneyLedger(), new MaterializedViews()]) });
   const router = createRouter();
   const auth = await AuthService.open(config.auth, store);
   const audit = config.auth.audit ? new AuditLog(store, repo.deps.indexer!, logger) : undefined;

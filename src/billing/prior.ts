@@ -5,6 +5,7 @@
  */
 import type { Claim, ClaimResponse, CodeableConcept } from '@medplum/fhirtypes';
 import { SYSTEMS, codingIn } from './codes.js';
+import { isSecondaryClaim } from './secondary.js';
 import { findFee, fromCents, toCents, type FeeSchedule } from './fee-schedule.js';
 import type { PriorAllowedLine } from './lines.js';
 import type { Discipline } from './types.js';
@@ -26,7 +27,8 @@ const ADJUDICATION = 'http://terminology.hl7.org/CodeSystem/adjudication';
 export function priorAllowedFromClaims(claims: readonly Claim[], fees: FeeSchedule, options: PriorOptions = {}): PriorAllowedLine[] {
   const lines: PriorAllowedLine[] = [];
   for (const claim of claims) {
-    if (claim.status !== 'active') continue;
+    // A secondary claim bills the same services again, to the next payer: they count once, on the primary.
+    if (claim.status !== 'active' || isSecondaryClaim(claim)) continue;
     if (options.excludeKey !== undefined && claim.identifier?.some((i) => i.system === SYSTEMS.billingKey && i.value === options.excludeKey)) continue;
     const adjudicated = eligibleAmounts(claim, options.responses ?? []);
     for (const item of claim.item ?? []) {

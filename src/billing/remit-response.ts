@@ -8,6 +8,7 @@ import type { Claim, ClaimResponse, ClaimResponseAddItem, ClaimResponseItemAdjud
 import { CARC_SYSTEM, ROUTINE_CARC, carcText, rarcText } from './x12/adjustment-codes.js';
 import { CLAIM_STATUS, type Adjustment, type RemitClaim, type RemitLine } from './x12/remittance.js';
 import { PAYER_CLAIM_NUMBER } from './stage.js';
+import { CLAIM_STATUS_EXTENSION } from './secondary.js';
 import type { LineMatch } from './remit-match.js';
 
 import { ADJUDICATION_SYSTEM, ADJUSTMENT_GROUP_SYSTEM, REMITTANCE_SOURCE, type RemittanceSource } from './remit-stage.js';
@@ -122,6 +123,7 @@ export function toClaimResponse(input: ResponseInput): ClaimResponse {
     resourceType: 'ClaimResponse',
     meta: { tag: [{ system: REMITTANCE_SOURCE, code: input.source }] },
     ...(remit.payerClaimNumber ? { identifier: [{ system: PAYER_CLAIM_NUMBER, value: remit.payerClaimNumber }] } : {}),
+    extension: [{ url: CLAIM_STATUS_EXTENSION, valueCode: remit.status }],
     status: 'active',
     type: claim.type,
     use: 'claim',

@@ -10,6 +10,7 @@ import { createHash } from 'node:crypto';
 import type { Claim, ClaimResponse, Extension } from '@medplum/fhirtypes';
 import { STRIDE_EXTENSION } from './codes.js';
 import { adjudicatedStage, remittanceSource } from './remit-stage.js';
+import { forwardedBy } from './secondary.js';
 
 export const STAGE_EXTENSION = `${STRIDE_EXTENSION}claim-stage`;
 export const SUBMISSION_EXTENSION = `${STRIDE_EXTENSION}claim-submission`;
@@ -187,7 +188,9 @@ export function deriveStage(claim: Claim, allResponses: readonly ClaimResponse[]
   if (last < 0) {
     // Paid without a sending Stride recorded (sent by another system, or keyed in from a paper EOB): adjudicated.
     const remittance = responses.filter((r) => remittanceSource(r)).sort((a, b) => (a.created < b.created ? -1 : a.created > b.created ? 1 : 0)).at(-1);
-    return remittance ? adjudicatedStage(remittance) : 'ready';
+    if (remittance) return adjudicatedStage(remittance);
+    // A secondary claim the primary payer forwarded itself (835 CLP02 19-21) is with the payer already: awaited.
+    return forwardedBy(claim) ? 'submitted' : 'ready';
   }
   if (submissions[last]!.fingerprint !== fingerprintOf(claim)) return 'ready';
   const answer = answersTo(last, submissions, responses).at(-1);

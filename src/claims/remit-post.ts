@@ -20,8 +20,10 @@ import type { RemitClaim, Remittance } from '../billing/x12/remittance.js';
 import { claimDetail, openTask, paymentReconciliation, type TaskInput } from './remit-records.js';
 
 export interface PostingState {
-  /** Claims by patient control number (read under lock). */
+  /** Claims by patient control number (read under lock), secondary claims included. */
   claims: Map<string, Claim>;
+  /** A primary Claim's id -> the patient control number of its secondary Claim. */
+  secondaries: Map<string, string>;
   /** Each claim's ClaimResponses (by Claim id), kept current as this posting writes. */
   responses: Map<string, ClaimResponse[]>;
   touched: Set<string>;
@@ -39,7 +41,7 @@ export async function postPayment(tx: Repository, r: Remittance, state: PostingS
   const tasks: TaskInput[] = [];
   if (r.dateNote) state.issues.push(warning(`Payment ${r.trace}: ${r.dateNote}.`));
   for (const c of r.claims) {
-    const claim = state.claims.get(c.controlNumber);
+    const claim = routed(state.claims.get(c.controlNumber), c, payer, state);
     if (!claim) {
       state.unmatched++;
       tasks.push({ code: 'remit-unknown-claim', description: `Payment ${r.trace} from ${r.payer.name || 'the payer'} pays claim ${c.controlNumber} (patient ${c.patient.family} ${c.patient.given}, payer claim ${c.payerClaimNumber}), which no claim Stride knows carries: ${text(c.paid)} paid of ${text(c.charge)}. Find the claim, or return the money.` });
@@ -58,6 +60,22 @@ export async function postPayment(tx: Repository, r: Remittance, state: PostingS
   for (const t of tasks) state.written.push(await openTask(tx, t, at));
   state.issues.push(info(`Payment ${r.trace} of ${text(r.amount)} from ${r.payer.name || 'the payer'}: ${ref}, ${r.claims.length} claim(s).`));
   return ref;
+}
+
+/** CLP02 of a payer answering as secondary: processed as secondary (2), and forwarded on to a third payer (20). */
+const AS_SECONDARY = new Set(['2', '20']);
+
+/**
+ * The claim a CLP pays: the one its CLP01 names, or that claim's secondary when the payment is the secondary payer's
+ * (CLP02 says it processed the claim as secondary, or the paying payer is the secondary's, not the primary's): a
+ * crossover payer answers with the primary's claim number.
+ */
+function routed(claim: Claim | undefined, c: RemitClaim, payer: Reference<Organization>, state: PostingState): Claim | undefined {
+  const number = claim?.id ? state.secondaries.get(claim.id) : undefined;
+  const secondary = number ? state.claims.get(number) : undefined;
+  if (!claim || !secondary) return claim;
+  const payersSecondary = !!payer.reference && payer.reference !== claim.insurer?.reference && payer.reference === secondary.insurer?.reference;
+  return AS_SECONDARY.has(c.status) || payersSecondary ? secondary : claim;
 }
 
 const activeRemittances = (state: PostingState, claim: Claim) => (state.responses.get(claim.id!) ?? []).filter((x) => x.status === 'active' && remittanceSource(x));

@@ -66,7 +66,7 @@ export function claimDetail(controlNumber: string, paid: number, date: string, c
   };
 }
 
-export type RemitTaskCode = 'remit-unknown-claim' | 'remit-line-unmatched' | 'remit-line-denied' | 'remit-line-underpaid' | 'remit-claim-denied';
+export type RemitTaskCode = 'remit-unknown-claim' | 'remit-line-unmatched' | 'remit-line-denied' | 'remit-line-underpaid' | 'remit-claim-denied' | 'secondary-claim-review';
 
 const TASK_DISPLAY: Record<RemitTaskCode, string> = {
   'remit-unknown-claim': 'Remittance for an unknown claim',
@@ -74,6 +74,7 @@ const TASK_DISPLAY: Record<RemitTaskCode, string> = {
   'remit-line-denied': 'Service line denied',
   'remit-line-underpaid': 'Service line underpaid',
   'remit-claim-denied': 'Claim denied',
+  'secondary-claim-review': 'Secondary claim needs review',
 };
 
 export interface TaskInput {

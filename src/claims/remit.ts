@@ -13,6 +13,7 @@ import type { Repository } from '../repo/repository.js';
 import { lockInOrder, lockKey, lockUntilCommit } from '../repo/locks.js';
 import { badRequest } from '../fhir/outcomes.js';
 import { SYSTEMS } from '../billing/codes.js';
+import { SECONDARY_KEY, isSecondaryClaim, primaryOf, secondaryKeyOf } from '../billing/secondary.js';
 import { RemittanceError, read835, type Remittance } from '../billing/x12/remittance.js';
 import { balanceProblems } from '../billing/x12/remittance-balance.js';
 import type { Interchange } from '../billing/x12/read.js';
@@ -96,6 +97,18 @@ async function loadState(tx: Repository, remittances: readonly Remittance[]): Pr
       if (number && !byNumber.has(number)) byNumber.set(number, claim);
     }
   }
+  // Each claim's secondary (src/billing/secondary.ts): a secondary payer may answer with the primary's CLP01 (a
+  // crossover) or with the secondary's own; either way both are at hand.
+  const keys = [...byNumber.values()].filter((c) => !isSecondaryClaim(c)).map(secondaryKeyOf);
+  for (let i = 0; i < keys.length; i += CHUNK) {
+    const values = keys.slice(i, i + CHUNK).map((k) => `${SECONDARY_KEY}|${escape(k)}`).join(',');
+    const found = await tx.search({ resourceType: 'Claim', params: { identifier: [values] }, count: CHUNK * 2, offset: 0, total: 'none' });
+    for (const row of found.rows) {
+      const claim = JSON.parse(row.content) as Claim;
+      const number = claim.identifier?.find((x) => x.system === SYSTEMS.patientControlNumber)?.value;
+      if (number && !byNumber.has(number)) byNumber.set(number, claim);
+    }
+  }
   const ids = [...new Set([...byNumber.values()].map((c) => c.id!))];
   await lockInOrder(tx, ids.map((id) => ({ type: 'Claim', id })));
   // Read again under the lock: the versions this transaction updates.
@@ -117,7 +130,12 @@ async function loadState(tx: Repository, remittances: readonly Remittance[]): Pr
       if (page.rows.length < 1000) break;
     }
   }
-  return { claims: byNumber, responses, touched: new Set(), posted: [], written: [], provenance: [], issues: [], unmatched: 0 };
+  const secondaries = new Map<string, string>();
+  for (const [number, claim] of byNumber) {
+    const primary = isSecondaryClaim(claim) ? primaryOf(claim)?.slice(6) : undefined;
+    if (primary) secondaries.set(primary, number);
+  }
+  return { claims: byNumber, secondaries, responses, touched: new Set(), posted: [], written: [], provenance: [], issues: [], unmatched: 0 };
 }
 
 /** The payer Organization: by its payer id (N1*PR04, REF*2U, TRN03), else the insurer of the first claim paid. */

@@ -49,10 +49,14 @@ export async function buildInvoice(repo: Repository, request: InvoiceRequest): P
   if (rows.length === 0) return undefined;
   const lineItem: InvoiceLineItem[] = [];
   let issuer: string | undefined;
+  // What was billed for the services: each claim's charge (a secondary claim's ledger bills only what the primary
+  // left, but its services were billed in full).
+  let gross = 0;
   for (const row of rows) {
     const stored = await repo.read('Claim', row.claimId);
     const claim = JSON.parse(stored.json) as Claim;
     issuer ??= claim.provider?.reference;
+    gross += toCents(claim.total?.value);
     const responses = (await search<ClaimResponse>(repo, 'ClaimResponse', { request: [`Claim/${row.claimId}`] })).filter(isRemittance);
     lineItem.push(...claimLines(claim, row, responses, lineItem.length));
   }
@@ -66,7 +70,7 @@ export async function buildInvoice(repo: Repository, request: InvoiceRequest): P
     date: request.date,
     ...(issuer ? { issuer: { reference: issuer } } : {}),
     lineItem,
-    totalGross: usd(rows.reduce((t, r) => t + r.billed, 0)),
+    totalGross: usd(gross),
     totalNet: usd(rows.reduce((t, r) => t + r.patientBalance, 0)),
   };
 }
@@ -105,7 +109,7 @@ function claimLines(claim: Claim, row: ClaimRow, responses: readonly ClaimRespon
 
 const GROUP_TEXT: Record<string, string> = { CO: 'Contractual obligation', OA: 'Other adjustment', PI: 'Payer initiated reduction', PR: 'Patient responsibility' };
 /** CARCs a statement names in words (X12 Claim Adjustment Reason Codes, x12.org/codes/claim-adjustment-reason-codes). */
-const CARC_TEXT: Record<string, string> = { '1': 'Deductible', '2': 'Coinsurance', '3': 'Copay', '45': 'Charge exceeds the fee schedule', '50': 'Not medically necessary (payer)', '96': 'Non-covered charge', '97': 'Included in another service' };
+const CARC_TEXT: Record<string, string> = { '23': 'Paid or adjusted by your primary insurance', '1': 'Deductible', '2': 'Coinsurance', '3': 'Copay', '45': 'Charge exceeds the fee schedule', '50': 'Not medically necessary (payer)', '96': 'Non-covered charge', '97': 'Included in another service' };
 
 function casComponent(a: ClaimResponseItemAdjudication): InvoiceLineItemPriceComponent {
   const group = groupOf(a)!;

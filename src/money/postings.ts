@@ -8,6 +8,7 @@
  */
 import type { Claim, ClaimResponse, ClaimResponseItemAdjudication, Coverage, PaymentReconciliation } from '@medplum/fhirtypes';
 import { STRIDE_EXTENSION } from '../billing/codes.js';
+import { primaryOf, priorAdjudicationOnClaim } from '../billing/secondary.js';
 
 export const ADJUSTMENT_GROUP = 'http://stride-fhir.org/fhir/CodeSystem/adjustment-group';
 export const PATIENT_PAYER_EXTENSION = `${STRIDE_EXTENSION}patient-payer`;
@@ -53,9 +54,24 @@ export function isSelfPay(claim: Claim, coverage: Coverage | undefined): boolean
   return (coverage.payor ?? []).some((p) => /^(Patient|RelatedPerson)\//.test(p.reference ?? ''));
 }
 
-/** An active Claim posts its charge; a self-pay one puts the whole charge on the patient at once. */
+/**
+ * An active Claim posts its charge; a self-pay one puts the whole charge on the patient at once. A secondary claim
+ * (src/billing/secondary.ts) takes over what the primary payer put on the patient: it bills that amount, and the
+ * primary's charge and patient responsibility are reduced by it, so that the primary has nothing left to collect and
+ * the claims together bill the charge once.
+ */
 export function claimPostings(claim: Claim, selfPay: boolean): Posting[] {
   if (claim.status !== 'active' || !claim.id) return [];
+  const prior = priorAdjudicationOnClaim(claim);
+  const primaryId = idIn(primaryOf(claim), 'Claim');
+  if (prior && primaryId) {
+    const moved = prior.patientResponsibility;
+    return [
+      { claimId: claim.id, kind: 'billed', amount: moved },
+      { claimId: primaryId, kind: 'billed', amount: -moved },
+      { claimId: primaryId, kind: 'patient-responsibility', amount: -moved },
+    ];
+  }
   const billed = toCents(claim.total?.value);
   const out: Posting[] = [{ claimId: claim.id, kind: 'billed', amount: billed }];
   if (selfPay) out.push({ claimId: claim.id, kind: 'patient-responsibility', amount: billed });
@@ -85,6 +101,10 @@ export function remittancePostings(r: ClaimResponse): Posting[] {
   let payer = 0;
   let patient = 0;
   for (const a of adjustmentsOf(r)) {
+    // CARC 23, "the impact of prior payer(s) adjudication including payments and/or adjustments" (X12 Claim
+    // Adjustment Reason Codes; used with group OA), restates what the prior payer paid and adjusted: that is posted
+    // on the primary claim, never a second time as this payer's adjustment.
+    if (a.reason?.coding?.some((c) => c.code === '23')) continue;
     const cents = toCents(a.amount?.value);
     if (groupOf(a) === 'PR') patient += cents;
     else payer += cents;

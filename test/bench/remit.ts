@@ -72,6 +72,7 @@ export const remitBench: BenchModule = {
           });
           sent.push({
             controlNumber,
+            responsibility: 'P',
             total: content.total.value,
             placeOfService: '11',
             frequency: '1',

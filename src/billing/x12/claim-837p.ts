@@ -113,7 +113,8 @@ function transactionSet(claims: readonly BatchClaim[], resolve: ResourceLookup, 
   ];
   let hl = 1;
   // 2000B per subscriber (the Coverage), 2000C per patient under it when the patient is not the subscriber.
-  for (const [, list] of groupBy(claims, (c) => focalCoverage(c.claim) ?? '')) {
+  // One 2000B per coverage and responsibility: a coverage billed as primary on one date and secondary on another is two.
+  for (const [, list] of groupBy(claims, (c) => `${focalCoverage(c.claim) ?? ''}|${responsibility(c.claim)}`)) {
     const subscriberHl = ++hl;
     const first = list[0]!.claim;
     const parties2 = subscriberParties(first, resolve, missing);
@@ -121,7 +122,7 @@ function transactionSet(claims: readonly BatchClaim[], resolve: ResourceLookup, 
     const { coverage, patient, payer, self, subscriber } = parties2;
     body.push(
       ['HL', String(subscriberHl), '1', '22', self ? '0' : '1'],
-      ['SBR', 'P', self ? '18' : '', text(coverage.class?.find((c) => c.type?.coding?.some((t) => t.code === 'group'))?.value, 50), '', '', '', '', '', filingIndicator(coverage)],
+      ['SBR', responsibility(first), self ? '18' : '', text(coverage.class?.find((c) => c.type?.coding?.some((t) => t.code === 'group'))?.value, 50), '', '', '', '', '', filingIndicator(coverage)],
       [...person('IL', subscriber), 'MI', text(need(coverage.subscriberId ?? coverage.identifier?.[0]?.value, 'the member id (Coverage.subscriberId)', missing), 80)],
       ...(self ? [...addressSegments(patient.address?.[0], missing, 'the patient address'), demographics(patient, missing)] : []),
       ['NM1', 'PR', '2', text(payer.name), '', '', '', '', 'PI', text(need(payer.identifier?.find((i) => i.system === SYSTEMS.payerId)?.value ?? payer.identifier?.[0]?.value, 'the payer id', missing), 80)],
@@ -162,6 +163,16 @@ function subscriberParties(claim: Claim, resolve: ResourceLookup, missing: strin
   const gaps = [[coverage, 'the focal Coverage'], [patient, 'the patient'], [payer, 'the payer Organization'], [subscriber, 'the subscriber (Coverage.subscriber)']] as const;
   for (const [value, what] of gaps) if (!value) missing.push(what);
   return coverage && patient && payer && subscriber ? { coverage, patient, payer, self, subscriber } : null;
+}
+
+/**
+ * SBR01, the payer responsibility sequence of the payer the claim goes to: P primary, S secondary, T tertiary, by the
+ * focal insurance's place in Claim.insurance (by sequence). A secondary claim (src/billing/secondary.ts) is S.
+ */
+function responsibility(claim: Claim): string {
+  const sorted = [...(claim.insurance ?? [])].sort((a, b) => a.sequence - b.sequence);
+  const index = Math.max(0, sorted.findIndex((i) => i.focal));
+  return ['P', 'S', 'T'][index] ?? 'T';
 }
 
 function focalCoverage(claim: Claim): string | undefined {

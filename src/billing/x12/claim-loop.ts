@@ -1,11 +1,13 @@
 /**
- * 837P loop 2300 (CLM, HI), 2310B (rendering provider) and 2400 (LX, SV1, DTP*472) of one Claim, 005010X222A1.
+ * 837P loop 2300 (CLM, HI), 2310B (rendering provider), 2320-2330B (a secondary claim's prior payer: other-payer.ts)
+ * and 2400 (LX, SV1, DTP*472; 2430 the prior payer's line adjudication) of one Claim, 005010X222A1.
  */
 import type { Claim, ClaimItem, Practitioner, PractitionerRole } from '@medplum/fhirtypes';
 import { SYSTEMS, codingIn } from '../codes.js';
 import { resolveAs, type ResourceLookup } from '../session.js';
 import { amount, composite, d8, digits, patientControlNumber, person, text, type Segment } from './format.js';
 import type { Frequency } from '../stage.js';
+import { lineAdjudication, otherPayerLoops } from './other-payer.js';
 
 export interface ClaimLoopParties {
   readonly resolve: ResourceLookup;
@@ -31,7 +33,9 @@ export function x12ClaimLoop(claim: Claim, { resolve, missing, frequency = '1', 
     ...(frequency !== '1' && payerClaimNumber ? [['REF', 'F8', text(payerClaimNumber, 50)]] : []),
     diagnoses(claim, missing),
     ...renderingProvider(claim, resolve, missing),
-    ...items.flatMap((item, i) => serviceLine(item, i, claimPos, missing)),
+    // A secondary claim: the prior payer's adjudication, claim (2320-2330B) and lines (2430).
+    ...otherPayerLoops(claim, resolve, missing),
+    ...items.flatMap((item, i) => [...serviceLine(item, i, claimPos, missing), ...lineAdjudication(claim, item, resolve)]),
   ];
 }
 
