@@ -157,7 +157,9 @@ export function forwardedBy(claim: Claim): string | undefined {
  */
 export function secondaryProblems(claim: Claim, response: ClaimResponse): string[] {
   const problems: string[] = [];
-  if ((response.addItem ?? []).length > 0) problems.push(`the primary payer's remittance ClaimResponse/${response.id} has ${response.addItem!.length} line(s) that match no single line of the claim (bundled, split or added by the payer): the secondary claim's line adjudication (837P loop 2430) cannot be written from it; key the primary's adjudication per line, then set the secondary Claim active`);
+  // A line the payer added with no money on it (information only) changes nothing the 2430 loops say.
+  const added = (response.addItem ?? []).filter((i) => (i.adjudication ?? []).some((a) => cents(a.amount?.value) !== 0));
+  if (added.length > 0) problems.push(`the primary payer's remittance ClaimResponse/${response.id} has ${added.length} line(s) that match no single line of the claim (bundled, split or added by the payer): the secondary claim's line adjudication (837P loop 2430) cannot be written from it; key the primary's adjudication per line, then set the secondary Claim active`);
   const sequences = new Set((claim.item ?? []).map((i) => i.sequence));
   const missing = [...sequences].filter((s) => !(response.item ?? []).some((i) => i.itemSequence === s));
   // A remittance with no line at all adjudicated the claim as a whole: 2320 carries it (2430 is for line detail).
