@@ -6,20 +6,11 @@
  * Claims are loaded in transaction Bundles, copies of the Claim billing built for the guide's example session, each
  * with its patient control number, as $submit leaves them.
  */
-import fs from 'node:fs';
-import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { peakMemoryFigure, peakRss, postTransaction, type BundleEntry, rssMb, send, startStride, type BenchModule } from './harness.js';
 import { simulatePayer } from '../claims/payer.js';
-import type { SentClaim } from '../claims/read-837p.js';
+import { loadSentClaims, type LoadClient } from '../claims/load-claims.js';
 
-const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
-const EXAMPLE = path.join(ROOT, 'profiles/examples/session-complete.json');
-
-type Entry = BundleEntry;
-const post = (port: number, entry: Entry[]) => postTransaction(port, entry, 'remit');
-
-const ref = (location: string) => location.split('/_history')[0]!;
+const post = (port: number, entry: BundleEntry[]) => postTransaction(port, entry, 'remit');
 
 export const remitBench: BenchModule = {
   name: 'remit',
@@ -29,64 +20,8 @@ export const remitBench: BenchModule = {
     const db = await ctx.freshDatabase();
     const stride = await startStride(ctx, db.env);
     try {
-      const example = JSON.parse(fs.readFileSync(EXAMPLE, 'utf8'));
-      const setup = await post(stride.port, example.entry);
-      const stored = new Map<string, string>(example.entry.map((e: Entry, i: number) => [e.fullUrl, ref(setup[i]!.response.location)]));
-      const patientRef = ref(setup[example.entry.findIndex((e: Entry) => e.resource.resourceType === 'Patient')]!.response.location);
-      const template = JSON.parse((await send(stride.port, 'GET', `/fhir/Claim?patient=${patientRef}`)).text).entry[0].resource;
-      const coverage = example.entry.find((e: Entry) => e.resource.resourceType === 'Coverage').resource;
-      const patient = example.entry.find((e: Entry) => e.resource.resourceType === 'Patient').resource;
-      const people: Array<{ patient: string; coverage: string }> = [];
-      for (let first = 0; first < patients; first += 250) {
-        const entry: Entry[] = [];
-        for (let k = first; k < Math.min(patients, first + 250); k++) {
-          const urn = `urn:uuid:00000000-0000-4000-8000-${String(k).padStart(12, '0')}`;
-          entry.push({ fullUrl: urn, resource: { ...patient, name: [{ family: `Remit${k}`, given: ['Pat'] }] }, request: { method: 'POST', url: 'Patient' } });
-          entry.push({ resource: { ...coverage, subscriberId: `M${k}`, beneficiary: { reference: urn }, payor: coverage.payor.map((p: { reference: string }) => ({ reference: stored.get(p.reference) })) }, request: { method: 'POST', url: 'Coverage' } });
-        }
-        const written = await post(stride.port, entry);
-        for (let i = 0; i < written.length; i += 2) people.push({ patient: ref(written[i]!.response.location), coverage: ref(written[i + 1]!.response.location) });
-      }
-      const { id: _id, meta: _meta, ...content } = template;
-      const sent: SentClaim[] = [];
-      for (let first = 0; first < claims; first += 1000) {
-        const entry: Entry[] = [];
-        for (let k = first; k < Math.min(claims, first + 1000); k++) {
-          const who = people[k % patients]!;
-          const date = `2026-11-${String(2 + Math.floor(k / patients)).padStart(2, '0')}`;
-          const id = `remit-claim-${k}`;
-          const controlNumber = `R${String(k).padStart(12, '0')}`;
-          const items: Array<Record<string, any>> = (content.item as Array<Record<string, any>>).map((i) => ({ ...i, servicedDate: date }));
-          entry.push({
-            resource: {
-              ...content,
-              id,
-              identifier: [{ system: 'http://stride-fhir.org/fhir/sid/billing-key', value: `${who.patient}|${date}|${id}` }, { system: 'http://stride-fhir.org/fhir/sid/patient-control-number', value: controlNumber }],
-              patient: { reference: who.patient },
-              insurance: [{ sequence: 1, focal: true, coverage: { reference: who.coverage } }],
-              created: date,
-              billablePeriod: { start: date, end: date },
-              item: items,
-            },
-            request: { method: 'PUT', url: `Claim/${id}` },
-          });
-          sent.push({
-            controlNumber,
-            responsibility: 'P',
-            total: content.total.value,
-            placeOfService: '11',
-            frequency: '1',
-            diagnoses: [],
-            billingProviderNpi: '',
-            payerId: '',
-            memberId: `M${k % patients}`,
-            renderingNpi: '',
-            transaction: '1',
-            lines: items.map((i) => ({ code: i.productOrService.coding[0].code, modifiers: (i.modifier ?? []).map((m: any) => m.coding[0].code), charge: i.net.value, units: i.quantity.value, date, pointers: [] })),
-          });
-        }
-        await post(stride.port, entry);
-      }
+      const client: LoadClient = { transaction: (entry) => post(stride.port, entry), get: async (p) => JSON.parse((await send(stride.port, 'GET', `/fhir/${p}`)).text) };
+      const { sent } = await loadSentClaims(client, { claims, patients, date: (k) => `2026-11-${String(2 + Math.floor(k / patients)).padStart(2, '0')}` });
       const { x12, claims: paid } = simulatePayer([{ interchange: '1', group: '1', transactions: ['1'], receiverId: '', usage: 'T', claims: sent }], { seed: 835, trace: 'BENCH-835' });
       ctx.log(`remit: ${claims} claims of ${patients} patients loaded; the 835 is ${(x12.length / 1e6).toFixed(2)} MB, ${paid.filter((p) => p.outcome === 'denied').length} denied`);
       const baseMb = rssMb(stride.pid);
