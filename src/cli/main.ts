@@ -4,6 +4,7 @@ import { serve } from './serve.js';
 import { importCommand } from './import.js';
 import { validateCommand } from './validate.js';
 import { reindexCommand } from './reindex.js';
+import { moneyRebuildCommand } from './money.js';
 import { rebillCommand } from './rebill.js';
 import { x12Command } from './x12.js';
 import { dropViewsCommand, listViewsCommand, syncViewsCommand } from './views.js';
@@ -54,6 +55,19 @@ program
   .argument('<files...>', 'X12 files')
   .action(async (files: string[]) => {
     process.exitCode = await x12Command(files);
+  });
+
+program
+  .command('money')
+  .description('the money ledger: `stride money rebuild` posts every stored Claim, remittance and payment again')
+  .argument('<action>', 'rebuild')
+  .action(async (action: string) => {
+    if (action !== 'rebuild') {
+      process.stderr.write(`stride money: unknown action "${action}": the action is rebuild\n`);
+      process.exitCode = 2;
+      return;
+    }
+    process.exitCode = await moneyRebuildCommand();
   });
 
 const views = program.command('views').description('materialised SQL on FHIR views: tables kept current on every write');

@@ -25,8 +25,16 @@ export async function lockLedger(tx: Repository): Promise<void> {
 
 export class MoneyLedger implements WriteHook {
   async afterWrite(tx: Repository): Promise<void> {
+    await this.post(tx, tx.changes);
+  }
+
+  /**
+   * Replaces the postings of these resources (the latest of each) and recomputes the claims they touch. The write
+   * hook gives a transaction's changes; `stride money rebuild` (rebuild.ts) gives every stored resource, page by page.
+   */
+  async post(tx: Repository, changes: Iterable<StoredResource>): Promise<void> {
     const latest = new Map<string, StoredResource>();
-    for (const c of tx.changes) {
+    for (const c of changes) {
       if (!TYPES.has(c.resourceType)) continue;
       const key = `${c.resourceType}/${c.id}`;
       latest.delete(key);
