@@ -4,6 +4,7 @@ import type { StoredResource } from '../repo/repository.js';
 import type { FhirRequest, FhirResponse, RequestContext } from './types.js';
 import { parsePrefer } from './prefer.js';
 import { etag } from '../repo/meta.js';
+import { parseJsonKeepingDecimals } from './json-decimals.js';
 
 /** What one entry did: the request it stood for, the handler's response, and the version it wrote or answered with. */
 export interface EntryResult {
@@ -51,7 +52,7 @@ export function toEntryResponse(ctx: RequestContext, response: FhirResponse, req
   // does not get its whole payload echoed back.
   const wantsBody = isRead || (parsePrefer(req.headers.prefer).return === 'representation' && !!req.headers.prefer?.includes('representation'));
   if (wantsBody && req.method !== 'HEAD') {
-    const resource = response.resource ?? (response.raw ? (JSON.parse(response.raw) as Resource) : undefined);
+    const resource = response.resource ?? (response.raw ? (parseJsonKeepingDecimals(response.raw) as Resource) : undefined);
     if (resource) entry.resource = resource;
   }
   entry.response = result;

@@ -8,6 +8,7 @@ import { toStored, type StoredResource } from '../repo/repository.js';
 import { etag } from '../repo/meta.js';
 import { badRequest, notFound } from './outcomes.js';
 import { readHistory, type HistoryScope } from '../repo/history.js';
+import { parseJsonKeepingDecimals } from './json-decimals.js';
 
 export const instanceHistory: FhirHandler = async (req, ctx, { type, id }) => {
   // A resource that never existed has no history (404); a deleted one still has its versions.
@@ -55,7 +56,7 @@ function historyEntry(ctx: RequestContext, stored: StoredResource): BundleEntry 
   const created = stored.versionId === 1;
   return {
     fullUrl: url,
-    resource: JSON.parse(stored.json),
+    resource: parseJsonKeepingDecimals(stored.json) as BundleEntry['resource'],
     request: { method: created ? 'POST' : 'PUT', url: created ? stored.resourceType : `${stored.resourceType}/${stored.id}` },
     response: { status: created ? '201 Created' : '200 OK', etag: etag(stored.versionId), lastModified },
   };

@@ -5,6 +5,7 @@
 import type { Bundle, Resource } from '@medplum/fhirtypes';
 import type { FhirRequest, FhirResponse } from './types.js';
 import { parseSubset, subset, type SubsetOptions } from './subset.js';
+import { parseJsonKeepingDecimals } from './json-decimals.js';
 
 export function present(req: FhirRequest, response: FhirResponse): FhirResponse {
   if (req.method !== 'GET' && req.method !== 'HEAD' && !req.path.endsWith('_search')) return response;
@@ -15,7 +16,7 @@ export function present(req: FhirRequest, response: FhirResponse): FhirResponse 
   if (response.raw === undefined && isResultBundle(response.resource)) {
     return { ...response, resource: subsetEntries(response.resource, options) };
   }
-  const resource = response.resource ?? (response.raw ? (JSON.parse(response.raw) as Resource) : undefined);
+  const resource = response.resource ?? (response.raw ? (parseJsonKeepingDecimals(response.raw) as Resource) : undefined);
   if (!resource || options.summary === 'count') return response;
   return { ...response, raw: undefined, resource: subset(resource, options) };
 }

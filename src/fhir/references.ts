@@ -8,6 +8,7 @@ import { OperationOutcomeError } from '@medplum/core';
 import type { Resource } from '@medplum/fhirtypes';
 import { badRequest, preconditionFailed } from './outcomes.js';
 import { setMember } from './body.js';
+import { copyDecimalTexts } from './json-decimals.js';
 import type { Repository } from '../repo/repository.js';
 import { findMatches, parseCriteria } from '../repo/conditional.js';
 
@@ -93,6 +94,7 @@ function rewriteValue(value: object, visit: (key: string, text: string) => strin
       const next = rewriteValue(item, visit);
       if (next !== item) (out ??= value.slice())[i] = next;
     }
+    if (out) copyDecimalTexts(value, out);
     return out ?? value;
   }
   const obj = value as Record<string, unknown>;
@@ -107,5 +109,7 @@ function rewriteValue(value: object, visit: (key: string, text: string) => strin
     }
     if (next !== child) setMember((out ??= { ...obj }), key, next);
   }
+  // A copy on the way to a rewritten reference keeps the written text of its decimals (json-decimals.ts).
+  if (out) copyDecimalTexts(obj, out);
   return out ?? obj;
 }

@@ -15,6 +15,7 @@ import { loadDefinitions } from '../validation/definitions.js';
 import { COMPARTMENT_TYPES } from '../search/compartment.js';
 import type { SearchQuery, SearchResult, TotalMode } from '../search/types.js';
 import { searchAccess } from '../auth/search-access.js';
+import { parseJsonKeepingDecimals } from './json-decimals.js';
 
 type Scope = Pick<SearchQuery, 'resourceType' | 'types' | 'compartment'>;
 
@@ -66,7 +67,7 @@ async function search(req: FhirRequest, ctx: RequestContext, scope: Scope, path:
 
 function toEntry(ctx: RequestContext, row: ResourceRow, mode: 'match' | 'include'): BundleEntry {
   const stored = toStored(row);
-  return { fullUrl: fullUrl(ctx, stored.resourceType, stored.id), resource: JSON.parse(stored.json), search: { mode } };
+  return { fullUrl: fullUrl(ctx, stored.resourceType, stored.id), resource: parseJsonKeepingDecimals(stored.json) as BundleEntry['resource'], search: { mode } };
 }
 
 /** self is the request as made; next and previous replace its paging parameters (R4 http.html#paging). */

@@ -6,6 +6,7 @@ import { badRequest, notAcceptable, unsupportedMediaType } from '../fhir/outcome
 import { MAX_JSON_DEPTH, nestsDeeper } from '../fhir/body.js';
 import { choosesOwnFormat } from '../fhir/operations/registry.js';
 import { newQuery, parseQueryString } from '../fhir/query.js';
+import { parseJsonKeepingDecimals } from '../fhir/json-decimals.js';
 
 const JSON_TYPES = ['application/fhir+json', 'application/json', 'application/json-patch+json', 'text/json'];
 const FORM = 'application/x-www-form-urlencoded';
@@ -81,7 +82,8 @@ function parseBody(req: Request, contentType: string | undefined): unknown {
   }
   let value: unknown;
   try {
-    value = JSON.parse(text);
+    // A decimal keeps the text it was written with ("1.50" stays 1.50 when stored and read: src/fhir/json-decimals.ts).
+    value = parseJsonKeepingDecimals(text);
   } catch (err) {
     throw new OperationOutcomeError(badRequest(`The body is not valid JSON: ${(err as Error).message}`));
   }

@@ -7,6 +7,7 @@ import type { FhirResponse } from '../fhir/types.js';
 import { serverError, statusOf } from '../fhir/outcomes.js';
 import { MethodNotAllowedError } from '../fhir/router.js';
 import { UnauthorizedError } from '../auth/service.js';
+import { parseJsonKeepingDecimals, stringifyKeepingDecimals } from '../fhir/json-decimals.js';
 
 export const FHIR_JSON = 'application/fhir+json; charset=utf-8';
 
@@ -23,8 +24,8 @@ export function sendFhir(res: Response, response: FhirResponse, options: Respond
   const headers: Record<string, string | number> = { ...response.headers };
   let body: string | undefined;
   if (response.status !== 204 && response.status !== 304) {
-    if (response.raw !== undefined) body = options.pretty ? JSON.stringify(JSON.parse(response.raw), null, 2) : response.raw;
-    else if (response.resource) body = JSON.stringify(response.resource, null, options.pretty ? 2 : undefined);
+    if (response.raw !== undefined) body = options.pretty ? stringifyKeepingDecimals(parseJsonKeepingDecimals(response.raw), 2) : response.raw;
+    else if (response.resource) body = stringifyKeepingDecimals(response.resource, options.pretty ? 2 : undefined);
   }
   if (body !== undefined) {
     headers['Content-Type'] = FHIR_JSON;

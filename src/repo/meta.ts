@@ -4,6 +4,7 @@ import { OperationOutcomeError } from '@medplum/core';
 import type { Resource } from '@medplum/fhirtypes';
 import { badRequest } from '../fhir/outcomes.js';
 import { setMember } from '../fhir/body.js';
+import { copyDecimalTexts, holdsDecimalText, stringifyKeepingDecimals } from '../fhir/json-decimals.js';
 
 /** R4 id: 1-64 of [A-Za-z0-9-.] (http://hl7.org/fhir/R4/datatypes.html#id). */
 const ID_PATTERN = /^[A-Za-z0-9\-.]{1,64}$/;
@@ -44,7 +45,9 @@ export function stamp(resource: Resource, id: string, versionId: number, lastUpd
   const stamped: Record<string, unknown> = { resourceType: resource.resourceType, id, meta };
   const source = resource as unknown as Record<string, unknown>;
   for (const key of Object.keys(source)) if (key !== 'resourceType' && key !== 'id' && key !== 'meta') setMember(stamped, key, source[key]);
-  return { resource: stamped as unknown as Resource, json: JSON.stringify(stamped) };
+  // Decimals the client wrote as "1.50" are stored so (src/fhir/json-decimals.ts).
+  if (holdsDecimalText(resource)) copyDecimalTexts(resource, stamped);
+  return { resource: stamped as unknown as Resource, json: stringifyKeepingDecimals(stamped) };
 }
 
 let lastStamp = 0;
