@@ -13,7 +13,10 @@ import { issuedInvoiceIds, readIssued } from './invoices.js';
 export async function sendStatements(ctx: JobContext): Promise<void> {
   const sent = await sentSteps(ctx.store.reader);
   for (const id of await issuedInvoiceIds(ctx)) {
-    if (sent.get(`Invoice/${id}`)?.has('statement')) continue;
+    if (sent.get(`Invoice/${id}`)?.has('statement')) {
+      ctx.summary.add('already-sent');
+      continue;
+    }
     await ctx.keep();
     const invoice = await readIssued(ctx, id);
     if (!invoice) continue;
