@@ -40,6 +40,7 @@ export function jobTask(name: string, kind: string, cron: string, inputs: Record
   const input = (code: string, value: string | number) => ({ type: { coding: [{ system: 'http://stride-fhir.org/fhir/CodeSystem/job-input', code }] }, ...(typeof value === 'number' ? { valueUnsignedInt: value } : { valueString: value }) });
   return {
     resourceType: 'Task',
+    meta: { profile: ['http://stride-fhir.org/fhir/StructureDefinition/stride-job'] },
     identifier: [{ system: 'http://stride-fhir.org/fhir/sid/job', value: name }],
     status: options.status ?? 'ready',
     intent: 'plan',
