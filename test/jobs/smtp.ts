@@ -25,6 +25,8 @@ export async function startSmtp(): Promise<TestSmtp> {
   const server = new SMTPServer({
     authOptional: true,
     disabledCommands: ['STARTTLS', 'AUTH'],
+    // No reverse DNS lookup of 127.0.0.1 per connection: it waits on the resolver.
+    disableReverseLookup: true,
     logger: false,
     onData(stream, _session, callback) {
       started += 1;
