@@ -14,6 +14,7 @@ import { loadConfig } from '../../src/config.js';
 import { openStride, type Stride } from '../../src/stride.js';
 import { sql } from '../../src/sql/sql.js';
 import { jobData, jobTask } from './data.js';
+import { runCli } from '../support/cli.js';
 
 describeEachEngine('jobs: scheduler', (engine) => {
   let s: TestServer;
@@ -110,4 +111,16 @@ describeEachEngine('jobs: scheduler', (engine) => {
     expect(task!.statusReason?.text).toContain('STRIDE_SMTP_URL is not set');
     expect((await fhir(s.baseUrl, 'PUT', `Task/${created.body.id}`, { ...created.body, status: 'on-hold' })).status).toBe(200);
   });
+
+  it('stride jobs list shows each job with its schedule and last run; stride jobs run of an unknown job exits 1 saying so', async () => {
+    const list = await runCli(['jobs', 'list'], s.env);
+    expect(list.code, list.stderr).toBe(0);
+    const line = list.stdout.split('\n').find((l) => l.startsWith('hourly-statements'))!;
+    expect(line).toContain('statement-run\t"0 * * * *" UTC\tscheduled, next ');
+    expect(line).toMatch(/last run 2026-12-02T07:00:00.000Z done: nothing-new \d+/);
+    expect(list.stdout).toContain('mail-statements\tsend-statements\t"0 7 * * *" UTC\ton hold');
+    const unknown = await runCli(['jobs', 'run', 'no-such-job'], s.env);
+    expect(unknown.code).toBe(1);
+    expect(unknown.stderr).toContain('no job named no-such-job');
+  }, 120_000);
 });
