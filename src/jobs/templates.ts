@@ -7,6 +7,9 @@
 export const PLACEHOLDERS = ['patient', 'clinic', 'clinicAddress', 'clinicPhone', 'invoice', 'amount', 'issued', 'howToPay', 'reminder', 'statementLink'] as const;
 export type Placeholder = (typeof PLACEHOLDERS)[number];
 
+/** How to pay and who writes: the end of every default message. */
+const SIGNATURE = ['', 'How to pay: {{howToPay}}', '', '{{clinic}}', '{{clinicAddress}}', '{{clinicPhone}}'];
+
 export const DEFAULT_TEMPLATES = {
   statement: {
     subject: 'Your statement from {{clinic}}: {{amount}} due',
@@ -14,12 +17,7 @@ export const DEFAULT_TEMPLATES = {
       'Dear {{patient}},',
       '',
       'Your statement {{invoice}} of {{issued}} from {{clinic}} is attached (PDF). Amount due: {{amount}}.',
-      '',
-      'How to pay: {{howToPay}}',
-      '',
-      '{{clinic}}',
-      '{{clinicAddress}}',
-      '{{clinicPhone}}',
+      ...SIGNATURE,
     ].join('\n'),
   },
   reminder: {
@@ -28,12 +26,7 @@ export const DEFAULT_TEMPLATES = {
       'Dear {{patient}},',
       '',
       'Our records show {{amount}} still due on statement {{invoice}} of {{issued}}. If you have paid already, thank you, and please disregard this reminder.',
-      '',
-      'How to pay: {{howToPay}}',
-      '',
-      '{{clinic}}',
-      '{{clinicAddress}}',
-      '{{clinicPhone}}',
+      ...SIGNATURE,
     ].join('\n'),
   },
 } as const;

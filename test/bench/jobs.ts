@@ -8,9 +8,8 @@
 import { spawn } from 'node:child_process';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { AddressInfo } from 'node:net';
 import type { Patient, Resource } from '@medplum/fhirtypes';
-import { SMTPServer } from 'smtp-server';
+import { startSmtp } from './smtp.js';
 import { rssMb, serverNodeFlags, type BenchContext, type BenchModule, type Figure } from './harness.js';
 import { generate } from './claims-data.js';
 import { loadConfig } from '../../src/config.js';
@@ -81,35 +80,12 @@ async function runJob(env: Record<string, string>, name: string): Promise<{ seco
   return { seconds: (performance.now() - started) / 1000, peakMb, output: output.trim() };
 }
 
-/** An SMTP server that accepts everything and counts messages and bytes. */
-async function countingSmtp(): Promise<{ url: string; messages: () => number; bytes: () => number; close: () => Promise<void> }> {
-  let messages = 0;
-  let bytes = 0;
-  const server = new SMTPServer({
-    authOptional: true,
-    disabledCommands: ['STARTTLS', 'AUTH'],
-    // No reverse DNS lookup of 127.0.0.1 per connection: it waits on the resolver.
-    disableReverseLookup: true,
-    logger: false,
-    onData(stream, _session, callback) {
-      stream.on('data', (c: Buffer) => (bytes += c.length));
-      stream.on('end', () => {
-        messages += 1;
-        callback();
-      });
-    },
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()));
-  const port = (server.server.address() as AddressInfo).port;
-  return { url: `smtp://127.0.0.1:${port}`, messages: () => messages, bytes: () => bytes, close: () => new Promise<void>((resolve) => server.close(() => resolve())) };
-}
-
 export const jobsBench: BenchModule = {
   name: 'jobs',
   async run(ctx) {
     const owing = ctx.quick ? 1_000 : 10_000;
     const db = await ctx.freshDatabase();
-    const smtp = await countingSmtp();
+    const smtp = await startSmtp({ parse: false });
     try {
       const loaded = await load(ctx, db.env, owing);
       ctx.log(`jobs data: ${loaded.resources} resources in ${loaded.seconds.toFixed(0)} s; ${loaded.patients} patients owe`);
@@ -119,7 +95,7 @@ export const jobsBench: BenchModule = {
       const invoices = Number(/invoices-issued (\d+)/.exec(issue.output)?.[1] ?? NaN);
       const send = await runJob(env, 'statements-send');
       ctx.log(`jobs: ${send.output}`);
-      const sent = smtp.messages();
+      const sent = smtp.count();
       // Target: a nightly window. 10,000 statements issued, and emailed, within 10 minutes each.
       const target = owing / 600;
       const figures: Figure[] = [

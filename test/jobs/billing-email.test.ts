@@ -9,7 +9,7 @@ import { afterAll, beforeAll, expect, it } from 'vitest';
 import type { Bundle, Communication, Invoice, Task } from '@medplum/fhirtypes';
 import { describeEachEngine, startTestServer, type TestServer } from '../support/server.js';
 import { fhir } from '../support/http.js';
-import { keyOf, startSmtp, type TestSmtp } from './smtp.js';
+import { keyOf, startSmtp, type TestSmtp } from '../bench/smtp.js';
 import { jobData, jobTask, usd } from './data.js';
 import { pdfText } from './pdf-text.js';
 

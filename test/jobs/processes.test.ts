@@ -13,7 +13,7 @@ import { fhir } from '../support/http.js';
 import { CLI, ROOT, runCli } from '../support/cli.js';
 import { startServerProcess, type ServerProcess } from '../support/process.js';
 import { sql } from '../../src/sql/sql.js';
-import { keyOf, startSmtp, type TestSmtp } from './smtp.js';
+import { keyOf, startSmtp, type TestSmtp } from '../bench/smtp.js';
 import { jobData, jobTask, type JobData } from './data.js';
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));

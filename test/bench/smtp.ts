@@ -1,7 +1,8 @@
 /**
- * A real SMTP server in the test process (smtp-server), each message parsed with mailparser: what Stride's jobs
- * sent, as a mail server received it. `holdAt(n)` leaves the n-th message unanswered (no "250 OK"), to kill the
- * sender while it waits; a held message was never accepted, as SMTP defines delivery.
+ * A real SMTP server in the test or bench process (smtp-server): what Stride's jobs sent, as a mail server received
+ * it, each message parsed with mailparser (tests) or only counted (the bench, `parse: false`). `holdAt(n)` leaves the
+ * n-th message unanswered (no "250 OK"), to kill the sender while it waits; a held message was never accepted, as
+ * SMTP defines delivery.
  */
 import { SMTPServer } from 'smtp-server';
 import { simpleParser, type ParsedMail } from 'mailparser';
@@ -9,8 +10,11 @@ import type { AddressInfo } from 'node:net';
 
 export interface TestSmtp {
   url: string;
-  /** Messages accepted (answered 250), in order. */
+  /** Messages accepted (answered 250), in order (parsed ones only). */
   accepted: ParsedMail[];
+  /** How many were accepted, and their bytes. */
+  count(): number;
+  bytes(): number;
   /** How many DATA commands began (accepted or not). */
   started(): number;
   /** Holds the n-th message (1-based) from now: its DATA is read, never answered; resolves when it arrives. */
@@ -18,9 +22,11 @@ export interface TestSmtp {
   close(): Promise<void>;
 }
 
-export async function startSmtp(): Promise<TestSmtp> {
+export async function startSmtp(options: { parse?: boolean } = {}): Promise<TestSmtp> {
   const accepted: ParsedMail[] = [];
   let started = 0;
+  let count = 0;
+  let bytes = 0;
   let hold: { n: number; arrived: () => void } | undefined;
   const server = new SMTPServer({
     authOptional: true,
@@ -30,6 +36,14 @@ export async function startSmtp(): Promise<TestSmtp> {
     logger: false,
     onData(stream, _session, callback) {
       started += 1;
+      stream.on('data', (c: Buffer) => (bytes += c.length));
+      if (options.parse === false) {
+        stream.on('end', () => {
+          count += 1;
+          callback();
+        });
+        return;
+      }
       const held = hold && started === hold.n ? hold : undefined;
       simpleParser(stream).then(
         (mail) => {
@@ -39,6 +53,7 @@ export async function startSmtp(): Promise<TestSmtp> {
             return; // never answered
           }
           accepted.push(mail);
+          count += 1;
           callback();
         },
         (err: Error) => callback(err),
@@ -50,6 +65,8 @@ export async function startSmtp(): Promise<TestSmtp> {
   return {
     url: `smtp://127.0.0.1:${port}`,
     accepted,
+    count: () => count,
+    bytes: () => bytes,
     started: () => started,
     holdAt: (n) => new Promise<void>((resolve) => (hold = { n: started + n, arrived: resolve })),
     close: () => new Promise<void>((resolve) => server.close(() => resolve())),
