@@ -9,6 +9,7 @@ import type { Store } from '../storage/store.js';
 import type { Config } from '../config.js';
 import type { JobSchedule } from './schedule.js';
 import type { Mailer } from './mailer.js';
+import { usd } from '../money/statement.js';
 
 export interface JobContext {
   repo: Repository;
@@ -38,6 +39,8 @@ export interface Noted {
 
 export class RunSummary {
   readonly counts: Record<string, number> = {};
+  /** Sums of money (cents), e.g. what the Invoices issued or the statements sent ask for. */
+  readonly amounts: Record<string, number> = {};
   readonly failures: Noted[] = [];
   readonly skipped: Noted[] = [];
   /** What the run made (an 837P file ...), for the record. */
@@ -45,6 +48,10 @@ export class RunSummary {
 
   add(what: string, n = 1): void {
     this.counts[what] = (this.counts[what] ?? 0) + n;
+  }
+
+  addAmount(what: string, cents: number): void {
+    this.amounts[what] = (this.amounts[what] ?? 0) + cents;
   }
 
   fail(about: string, reason: string): void {
@@ -63,12 +70,12 @@ export class RunSummary {
   }
 
   toJSON(): object {
-    return { counts: this.counts, failures: this.failures, skipped: this.skipped, made: this.made };
+    return { counts: this.counts, amounts: this.amounts, failures: this.failures, skipped: this.skipped, made: this.made };
   }
 
-  /** One line: "sent 12, no-email 1, failed 0". */
+  /** One line: "statements-sent 12, no-email 1, amount-due $1,234.00". */
   text(): string {
-    const parts = Object.entries(this.counts).map(([k, v]) => `${k} ${v}`);
+    const parts = [...Object.entries(this.counts).map(([k, v]) => `${k} ${v}`), ...Object.entries(this.amounts).map(([k, v]) => `${k} ${usd(v)}`)];
     return parts.length > 0 ? parts.join(', ') : 'nothing to do';
   }
 }

@@ -125,6 +125,6 @@ export async function sendBillingEmail(ctx: JobContext, email: BillingEmail): Pr
     return 'failed';
   }
   ctx.summary.add(kind === 'statement' ? 'statements-sent' : 'reminders-sent');
-  ctx.summary.add('amount-due-cents', statement.due);
+  ctx.summary.addAmount('amount-due', statement.due);
   return 'sent';
 }

@@ -209,6 +209,7 @@ function runTask(schedule: JobSchedule, run: RunRow, status: 'in-progress' | 'co
   const out = (code: string, value: Partial<TaskOutput>) => output.push({ type: { coding: [{ system: JOB_OUTPUT_SYSTEM, code }], text: code }, ...value } as TaskOutput);
   if (summary) {
     for (const [k, v] of Object.entries(summary.counts)) out(k, { valueUnsignedInt: v });
+    for (const [k, v] of Object.entries(summary.amounts)) out(k, { valueMoney: { value: v / 100, currency: 'USD' } });
     for (const f of summary.failures) out('failure', { valueString: `${f.about}: ${f.reason}` });
     for (const s of summary.skipped) out('left-out', { valueString: `${s.about}: ${s.reason}` });
     for (const m of summary.made) out('made', { valueString: `${m.about}: ${m.reason}` });

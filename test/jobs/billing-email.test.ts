@@ -31,6 +31,8 @@ describeEachEngine('jobs: statement run, emailed statements and reminders', (eng
   const reminders = async () => (await tick()).filter((r) => r.name === 'reminders');
   const runsOf = async (name: string) => (await fhir<Bundle<Task>>(s.baseUrl, 'GET', `Task?based-on=Task/${tasks.get(name)}&_count=100`)).body.entry?.map((e) => e.resource!) ?? [];
   const output = (task: Task, code: string) => task.output?.find((o) => o.type.coding?.[0]?.code === code)?.valueUnsignedInt;
+  const amount = (task: Task, code: string) => Math.round((task.output?.find((o) => o.type.coding?.[0]?.code === code)?.valueMoney?.value ?? NaN) * 100);
+  const sum = (patients: string[]) => patients.reduce((t, p) => t + data.owed.get(p)!, 0);
   const emailed = () => [...data.owed.keys()].filter((p) => p !== data.noEmail && p !== data.optedOut);
 
   beforeAll(async () => {
@@ -75,6 +77,7 @@ describeEachEngine('jobs: statement run, emailed statements and reminders', (eng
     const [run] = await runsOf('statements-issue');
     expect(run!.status).toBe('completed');
     expect(output(run!, 'invoices-issued')).toBe(data.owed.size);
+    expect(amount(run!, 'invoiced')).toBe(sum([...data.owed.keys()]));
     expect(smtp.accepted).toHaveLength(0);
   });
 
@@ -101,6 +104,7 @@ describeEachEngine('jobs: statement run, emailed statements and reminders', (eng
     }
     const [run] = await runsOf('statements-send');
     expect(output(run!, 'statements-sent')).toBe(want.length);
+    expect(amount(run!, 'amount-due')).toBe(sum(want));
     expect(output(run!, 'no-email')).toBe(1);
     expect(output(run!, 'opted-out')).toBe(1);
     const leftOut = run!.output!.filter((o) => o.type.coding?.[0]?.code === 'left-out').map((o) => o.valueString);

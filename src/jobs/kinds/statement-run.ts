@@ -34,7 +34,7 @@ export async function statementRun(ctx: JobContext): Promise<void> {
       if (!issued) ctx.summary.add('nothing-new');
       else {
         ctx.summary.add('invoices-issued');
-        ctx.summary.add('invoiced-cents', toCents(issued.totalNet?.value));
+        ctx.summary.addAmount('invoiced', toCents(issued.totalNet?.value));
       }
     } catch (err) {
       ctx.summary.fail(patient, `no Invoice issued: ${(err as Error).message}`);
