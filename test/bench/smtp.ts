@@ -22,7 +22,14 @@ export interface TestSmtp {
   close(): Promise<void>;
 }
 
-export async function startSmtp(options: { parse?: boolean } = {}): Promise<TestSmtp> {
+export interface SmtpOptions {
+  /** false: count messages and bytes only (the bench). */
+  parse?: boolean;
+  /** Recipients refused at RCPT TO with "550 Mailbox unavailable" while this says so. */
+  refuse?: (address: string) => boolean;
+}
+
+export async function startSmtp(options: SmtpOptions = {}): Promise<TestSmtp> {
   const accepted: ParsedMail[] = [];
   let started = 0;
   let count = 0;
@@ -34,6 +41,10 @@ export async function startSmtp(options: { parse?: boolean } = {}): Promise<Test
     // No reverse DNS lookup of 127.0.0.1 per connection: it waits on the resolver.
     disableReverseLookup: true,
     logger: false,
+    onRcptTo(address, _session, callback) {
+      if (options.refuse?.(address.address)) return callback(Object.assign(new Error('Mailbox unavailable'), { responseCode: 550 }));
+      callback();
+    },
     onData(stream, _session, callback) {
       started += 1;
       stream.on('data', (c: Buffer) => (bytes += c.length));
