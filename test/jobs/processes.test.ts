@@ -69,6 +69,14 @@ describeEachEngine('jobs: a process killed mid-run', (engine) => {
     const runs = await s.stride.store.reader.all<{ status: string; attempts: number | string }>(sql`SELECT status, attempts FROM job_run WHERE job = ${job}`);
     expect(runs.map((r) => [r.status, Number(r.attempts)])).toEqual([['done', 2]]);
   }, 120_000);
+
+  it('stride serve without STRIDE_SMTP_URL refuses to start while an email job is scheduled, naming it', async () => {
+    const { STRIDE_SMTP_URL: _smtp, ...withoutSmtp } = s.env;
+    const started = startServerProcess(withoutSmtp);
+    // Should it start after all, it is stopped (and the test fails).
+    started.then((p) => p.stop(), () => undefined);
+    await expect(started).rejects.toThrow(/jobs that send email are scheduled but STRIDE_SMTP_URL is not set: statements-send \(send-statements\)/);
+  }, 60_000);
 });
 
 // Several Stride processes on one database is how Stride scales out on PostgreSQL (README, "Scaling out"); SQLite
