@@ -33,6 +33,19 @@ export interface Config {
   x12: X12Config;
   /** SMART backend services (src/auth/): STRIDE_AUTH, STRIDE_AUDIT ... */
   auth: AuthConfig;
+  /** Scheduled jobs and their email (src/jobs/): STRIDE_JOBS_*, STRIDE_SMTP_URL, STRIDE_MAIL_FROM. */
+  jobs: JobsConfig;
+}
+
+export interface JobsConfig {
+  /** Seconds between two looks at the schedules (STRIDE_JOBS_TICK_SECONDS, default 30); 0: this process runs no schedule. */
+  tickSeconds: number;
+  /** Seconds a run (or a message being sent) stays with its process without renewing (STRIDE_JOBS_LEASE_SECONDS, default 60). */
+  leaseSeconds: number;
+  /** smtp://user:pass@host:port or smtps://... (STRIDE_SMTP_URL): without it, jobs that send email are refused. */
+  smtpUrl?: string;
+  /** The From address of statements and reminders (STRIDE_MAIL_FROM, default billing@localhost). */
+  mailFrom: string;
 }
 
 export interface AuthConfig {
@@ -157,5 +170,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       phone: env.STRIDE_X12_PHONE || undefined,
     },
     auth: loadAuthConfig(env, host),
+    jobs: {
+      tickSeconds: int(env.STRIDE_JOBS_TICK_SECONDS, 30, 'STRIDE_JOBS_TICK_SECONDS'),
+      leaseSeconds: positive(int(env.STRIDE_JOBS_LEASE_SECONDS, 60, 'STRIDE_JOBS_LEASE_SECONDS'), 'STRIDE_JOBS_LEASE_SECONDS'),
+      smtpUrl: env.STRIDE_SMTP_URL || undefined,
+      mailFrom: env.STRIDE_MAIL_FROM || 'billing@localhost',
+    },
   };
 }

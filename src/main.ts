@@ -13,6 +13,11 @@ export interface RunningServer {
 
 export async function startServer(config: Config = loadConfig()): Promise<RunningServer> {
   const stride = await openStride(config);
+  // Scheduled jobs: a process with email jobs and no SMTP server refuses to start (src/jobs/scheduler.ts).
+  await stride.jobs.start().catch(async (err: unknown) => {
+    await stride.close();
+    throw err;
+  });
   const server = await new Promise<Server>((resolve, reject) => {
     const s = stride.app.listen(config.port, config.host, () => resolve(s));
     s.once('error', reject);
@@ -26,6 +31,7 @@ export async function startServer(config: Config = loadConfig()): Promise<Runnin
     // A running export is given back first: closing the server waits for its open connections, and another process
     // should not wait that long to take the job up.
     await stride.exports.stop();
+    await stride.jobs.stop();
     await new Promise<void>((resolve) => server.close(() => resolve()));
     await stride.close();
   };

@@ -20,6 +20,9 @@ import { SecondaryClaims } from './claims/secondary.js';
 import { MoneyLedger } from './money/hook.js';
 import { AuthService } from './auth/service.js';
 import { AuditLog } from './auth/audit-log.js';
+import { JobScheduler } from './jobs/scheduler.js';
+import { JobScheduleCheck } from './jobs/check.js';
+import { createMailer } from './jobs/mailer.js';
 
 export interface Stride {
   config: Config;
@@ -34,6 +37,8 @@ export interface Stride {
   auth: AuthService;
   /** The AuditEvent writer when auditing is on (config.auth.audit). */
   audit?: AuditLog;
+  /** Scheduled jobs (src/jobs/): `stride serve` starts them; tests drive them with their own clock. */
+  jobs: JobScheduler;
   close(): Promise<void>;
 }
 
@@ -47,7 +52,7 @@ export async function openStride(config: Config, logger: Logger = createLogger(c
   const store = await openStore(config);
   await store.migrate();
   // Order matters: a client's paper EOB is checked and posted (stage, Tasks) before the ledger sums what it posts.
-  const repo = new Repository({ store, validator: createValidator({ profilesDir: config.profilesDir, extensionDomains: config.extensionDomains }), searcher: createSearcher(), indexer: createIndexer(store.dialect), hook: new WriteHooks([bots, new ManualRemittances(), new SecondaryClaims(), new MoneyLedger(), new MaterializedViews()]) });
+  const repo = new Repository({ store, validator: createValidator({ profilesDir: config.profilesDir, extensionDomains: config.extensionDomains }), searcher: createSearcher(), indexer: createIndexer(store.dialect), hook: new WriteHooks([bots, new ManualRemittances(), new SecondaryClaims(), new MoneyLedger(), new MaterializedViews(), new JobScheduleCheck()]) });
   const router = createRouter();
   const auth = await AuthService.open(config.auth, store);
   const audit = config.auth.audit ? new AuditLog(store, repo.deps.indexer!, logger) : undefined;
@@ -55,11 +60,15 @@ export async function openStride(config: Config, logger: Logger = createLogger(c
   // Bulk Data $export jobs (src/analytics/export-runner.ts): stopped, and a running job given back, before the store closes.
   const exports = new ExportRunner({ store, config: config.export, logger });
   exports.start();
+  const mailer = config.jobs.smtpUrl ? createMailer(config.jobs.smtpUrl) : undefined;
+  const jobs = new JobScheduler({ repo, store, config, logger, mailer });
   const close = async (): Promise<void> => {
     await exports.stop();
+    await jobs.stop();
+    mailer?.close();
     // What is queued of the audit trail is written before the database closes.
     await audit?.close();
     await store.close();
   };
-  return { config, store, repo, router, app, logger, exports, auth, audit, close };
+  return { config, store, repo, router, app, logger, exports, auth, audit, jobs, close };
 }

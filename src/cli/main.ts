@@ -9,6 +9,7 @@ import { rebillCommand } from './rebill.js';
 import { x12Command } from './x12.js';
 import { dropViewsCommand, listViewsCommand, syncViewsCommand } from './views.js';
 import { STRIDE_VERSION } from '../fhir/routes.js';
+import { listJobsCommand, runJobCommand } from './jobs.js';
 import { addClientCommand, disableClientCommand, listClientsCommand, type AddClientOptions } from './clients.js';
 
 const program = new Command();
@@ -117,6 +118,22 @@ clients
   .argument('<client_id>')
   .action(async (id: string) => {
     process.exitCode = await disableClientCommand(id);
+  });
+
+const jobs = program.command('jobs').description('scheduled jobs: claim submission, statement runs, emailed statements and reminders (job Tasks)');
+jobs
+  .command('list')
+  .description('list the jobs: schedule, next slot, last run')
+  .option('--json', 'as JSON')
+  .action(async (options: { json?: boolean }) => {
+    process.exitCode = await listJobsCommand(options);
+  });
+jobs
+  .command('run')
+  .description('run a job now (or finish its interrupted run)')
+  .argument('<name>', 'the job\'s name (its Task identifier)')
+  .action(async (name: string) => {
+    process.exitCode = await runJobCommand(name);
   });
 
 program.parseAsync(process.argv).catch((err: unknown) => {

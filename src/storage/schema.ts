@@ -7,6 +7,7 @@ import { exportTables } from '../analytics/export-schema.js';
 import { materializedViewTables } from '../analytics/materialized/schema.js';
 import { moneyTables } from '../money/schema.js';
 import { authTables } from '../auth/schema.js';
+import { jobTables } from '../jobs/schema.js';
 
 export interface Migration {
   version: number;
@@ -117,6 +118,12 @@ export const MIGRATIONS: readonly Migration[] = [
     name: 'SMART backend services clients',
     // Registered clients, seen assertion ids and the token-signing secret (src/auth/schema.ts).
     statements: authTables,
+  },
+  {
+    version: 12,
+    name: 'scheduled job runs and sent messages',
+    // Exactly-once runs (a unique (job, slot) key and a lease) and messages (a unique key per invoice and step): src/jobs/schema.ts.
+    statements: jobTables,
   },
 ];
 

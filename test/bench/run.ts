@@ -20,9 +20,10 @@ import { submitBench } from './submit.js';
 import { remitBench } from './remit.js';
 import { agingBench } from './aging.js';
 import { authBench } from './auth.js';
+import { jobsBench } from './jobs.js';
 
 /** Bench modules in run order; add a module (one file, one BenchModule) here to add figures. */
-const MODULES: BenchModule[] = [readBench, createBench, ingestBench, validateBench, botsBench, searchBench, exportBench, viewsBench, submitBench, remitBench, agingBench, authBench];
+const MODULES: BenchModule[] = [readBench, createBench, ingestBench, validateBench, botsBench, searchBench, exportBench, viewsBench, submitBench, remitBench, agingBench, authBench, jobsBench];
 
 function arg(name: string): string | undefined {
   const i = process.argv.indexOf(name);

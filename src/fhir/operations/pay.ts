@@ -37,12 +37,14 @@ export const invoicePay: FhirHandler = async (req, ctx, { id }) => {
   return ctx.repo.transaction(async (tx) => {
     await lockLedger(tx);
     const invoice = JSON.parse((await tx.read('Invoice', id)).json) as Invoice;
-    if (invoice.status !== 'issued') throw new OperationOutcomeError(unprocessable(`Invoice/${id} is ${invoice.status}: only an issued Invoice takes a payment${invoice.status === 'balanced' ? ' (nothing is owed on it)' : ''}`));
+    // A receipt given again answers the payment posted, even once that payment has balanced the Invoice: a card
+    // processor's webhook retried after the last payment gets its 200, not a 422.
     if (receipt) {
       const found = await tx.search({ resourceType: 'PaymentReconciliation', params: { identifier: [`${RECEIPT_SYSTEM}|${receipt}`] }, count: 1, offset: 0, total: 'none' });
       const row = found.rows[0];
       if (row) return { status: 200, raw: row.content, resource: JSON.parse(row.content) as PaymentReconciliation };
     }
+    if (invoice.status !== 'issued') throw new OperationOutcomeError(unprocessable(`Invoice/${id} is ${invoice.status}: only an issued Invoice takes a payment${invoice.status === 'balanced' ? ' (nothing is owed on it)' : ''}`));
     const amount = { value: cents / 100, currency: 'USD' as const };
     const payment: PaymentReconciliation = {
       resourceType: 'PaymentReconciliation',
