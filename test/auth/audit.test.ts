@@ -35,18 +35,23 @@ describeEachEngine('AuditEvent for every access', (engine) => {
   });
   afterAll(async () => s?.close());
 
+  // Accesses a millisecond apart are recorded at the same instant: the order of equal dates is not the access order,
+  // so events are compared as a set and found by what they say.
   it('records one AuditEvent per access, with its outcome, refusals included', () => {
-    expect(events.map((e) => [e.subtype[0].code, e.action, e.outcome])).toEqual([
+    expect(events.map((e) => [e.subtype[0].code, e.action, e.outcome]).sort()).toEqual([
       ['read', 'R', '0'],
       ['read', 'R', '4'],
       ['read', 'R', '4'],
       ['create', 'C', '0'],
       ['search-type', 'E', '0'],
-    ]);
+    ].sort());
   });
 
   it('says who, what, when and from where (BALP basic shapes)', () => {
-    const [read, refused, anonymous, , search] = events;
+    const read = events.find((e) => e.subtype[0].code === 'read' && e.outcome === '0');
+    const refused = events.find((e) => e.outcome === '4' && e.agent[0].who?.identifier);
+    const anonymous = events.find((e) => e.outcome === '4' && !e.agent[0].who?.identifier);
+    const search = events.find((e) => e.subtype[0].code === 'search-type');
     expect(read.type).toMatchObject({ system: 'http://terminology.hl7.org/CodeSystem/audit-event-type', code: 'rest' });
     expect(read.agent[0]).toMatchObject({ requestor: true, who: { identifier: { value: patientsClient } }, network: { address: expect.stringMatching(/127\.0\.0\.1/) } });
     expect(read.agent[0].type.coding[0].code).toBe('110153');
