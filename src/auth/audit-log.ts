@@ -11,13 +11,35 @@
  */
 import type { Logger } from 'pino';
 import type { Store } from '../storage/store.js';
-import type { Indexer } from '../search/types.js';
-import { join, sql } from '../sql/sql.js';
-import { newId, nextTimestamp, stamp } from '../repo/meta.js';
+import { chunks, insertIndexRows } from '../search/indexer.js';
+import { fragments, type Sql } from '../sql/sql.js';
+import { newId, nextTimestamp } from '../repo/meta.js';
 import { auditIndexRows, toAuditEvent, type AccessRecord } from './audit-event.js';
 
-/** Rows per INSERT: 6 parameters a row, well under both engines' parameter limits. */
-const ROWS_PER_INSERT = 250;
+/**
+ * Rows per INSERT, largest first (indexer.ts chunks): a batch is cut into statements of these sizes, so that an
+ * engine that prepares each statement text once (SQLite) prepares a few, whatever the batch's size. 64 rows of 6
+ * parameters stay well under both engines' parameter limits.
+ */
+const ROW_SIZES = [64, 8, 1];
+
+interface EventRow {
+  id: string;
+  time: number;
+  json: string;
+}
+
+/** `INSERT INTO <table> (...) VALUES (...), (...)` of AuditEvent version 1 rows, built in one pass. */
+function insertEvents(table: 'resource' | 'resource_history', rows: readonly EventRow[]): Sql {
+  const strings: string[] = [`INSERT INTO ${table} (resource_type, id, version_id, last_updated, deleted, content) VALUES ('AuditEvent', `];
+  const values: unknown[] = [];
+  rows.forEach((r, i) => {
+    if (i > 0) strings[strings.length - 1] += ", ('AuditEvent', ";
+    values.push(r.id, r.time, r.json);
+    strings.push(', 1, ', ', 0, ', ')');
+  });
+  return fragments(strings, values);
+}
 
 export interface AuditLogOptions {
   /** Milliseconds between flushes while accesses are queued. */
@@ -35,7 +57,6 @@ export class AuditLog {
 
   constructor(
     private readonly store: Store,
-    private readonly indexer: Indexer,
     private readonly logger: Logger,
     options: AuditLogOptions = {},
   ) {
@@ -62,18 +83,18 @@ export class AuditLog {
   private async write(batch: AccessRecord[]): Promise<void> {
     try {
       const rows = batch.map((access) => {
-        const event = toAuditEvent(access, 'Stride');
         const id = newId();
         const time = nextTimestamp();
-        return { id, time, json: stamp(event, id, 1, time).json, index: auditIndexRows(event) };
+        const event = toAuditEvent(access, 'Stride', { id, lastUpdated: time });
+        return { id, time, json: JSON.stringify(event), resourceType: 'AuditEvent', rows: auditIndexRows(event) };
       });
       await this.store.transaction(async (tx) => {
-        for (let i = 0; i < rows.length; i += ROWS_PER_INSERT) {
-          const values = join(rows.slice(i, i + ROWS_PER_INSERT).map((r) => sql`(${'AuditEvent'}, ${r.id}, ${1}, ${r.time}, ${0}, ${r.json})`), ', ');
-          await tx.run(sql`INSERT INTO resource (resource_type, id, version_id, last_updated, deleted, content) VALUES ${values}`);
-          await tx.run(sql`INSERT INTO resource_history (resource_type, id, version_id, last_updated, deleted, content) VALUES ${values}`);
+        for (const [from, to] of chunks(rows.length, ROW_SIZES)) {
+          const some = rows.slice(from, to);
+          await tx.run(insertEvents('resource', some));
+          await tx.run(insertEvents('resource_history', some));
         }
-        await this.indexer.insert(tx, rows.map((r) => ({ resourceType: 'AuditEvent', id: r.id, rows: r.index })));
+        await insertIndexRows(tx, this.store.dialect, rows, this.store.dialect.rowsPerInsert > ROW_SIZES[0] ? undefined : ROW_SIZES);
       });
     } catch (err) {
       // The batch goes back to the queue for the next flush: an audit record is not dropped on a passing failure.
