@@ -10,7 +10,7 @@
  * one flush interval of accesses, is lost: that is the price of not writing in the request's path.
  */
 import type { Logger } from 'pino';
-import type { Store } from '../storage/store.js';
+import type { Queryer, Store } from '../storage/store.js';
 import { chunks, insertIndexRows } from '../search/indexer.js';
 import { fragments, type Sql } from '../sql/sql.js';
 import { newId, nextTimestamp } from '../repo/meta.js';
@@ -39,6 +39,16 @@ function insertEvents(table: 'resource' | 'resource_history', rows: readonly Eve
     strings.push(', 1, ', ', 0, ', ')');
   });
   return fragments(strings, values);
+}
+
+/** A Queryer that keeps the statements it is given (the index rows' INSERTs), to run them with the others. */
+function collector(statements: Sql[]): Queryer {
+  const noReads = (): Promise<never> => Promise.reject(new Error('the audit log writes only'));
+  return { all: noReads, get: noReads, run: async (query) => (statements.push(query), { changes: 0 }) };
+}
+
+async function runAll(tx: Queryer, statements: readonly Sql[]): Promise<void> {
+  for (const statement of statements) await tx.run(statement);
 }
 
 export interface AuditLogOptions {
@@ -88,14 +98,15 @@ export class AuditLog {
         const event = toAuditEvent(access, 'Stride', { id, lastUpdated: time });
         return { id, time, json: JSON.stringify(event), resourceType: 'AuditEvent', rows: auditIndexRows(event) };
       });
-      await this.store.transaction(async (tx) => {
-        for (const [from, to] of chunks(rows.length, ROW_SIZES)) {
-          const some = rows.slice(from, to);
-          await tx.run(insertEvents('resource', some));
-          await tx.run(insertEvents('resource_history', some));
-        }
-        await insertIndexRows(tx, this.store.dialect, rows, this.store.dialect.rowsPerInsert > ROW_SIZES[0] ? undefined : ROW_SIZES);
-      });
+      const statements: Sql[] = [];
+      for (const [from, to] of chunks(rows.length, ROW_SIZES)) {
+        const some = rows.slice(from, to);
+        statements.push(insertEvents('resource', some), insertEvents('resource_history', some));
+      }
+      const dialect = this.store.dialect;
+      await insertIndexRows(collector(statements), dialect, rows, dialect.rowsPerInsert > ROW_SIZES[0] ? undefined : ROW_SIZES);
+      if (this.store.writeAside) await this.store.writeAside(statements);
+      else await this.store.transaction(async (tx) => void (await runAll(tx, statements)));
     } catch (err) {
       // The batch goes back to the queue for the next flush: an audit record is not dropped on a passing failure.
       this.logger.error({ err, accesses: batch.length }, 'audit events could not be written; retrying');
