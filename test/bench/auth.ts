@@ -80,12 +80,16 @@ export const authBench: BenchModule = {
         const bares: number[] = [];
         const bareRatios: number[] = [];
         const cpu: number[][] = [[], [], []];
+        const loop: number[][] = [[], [], []];
         let errors = 0;
         for (let i = 0; i < rounds; i++) {
           // Server CPU per request beside the rates: other load on this machine disturbs it less.
           const measured = [await withCpu(off, () => runLoad({ ...load(off.port, {}), durationMs })), await withCpu(on, () => runLoad({ ...load(on.port, auth), durationMs })), await withCpu(unaudited, () => runLoad({ ...load(unaudited.port, auth), durationMs }))];
           const [a, b, c] = measured.map((m) => m.result);
-          measured.forEach((m, k) => cpu[k].push((m.cpuMs * 1000) / m.result.requests));
+          measured.forEach((m, k) => {
+            cpu[k].push((m.cpuMs * 1000) / m.result.requests);
+            loop[k].push((m.eventLoopCpuMs * 1000) / m.result.requests);
+          });
           offs.push(a.perSecond);
           ons.push(b.perSecond);
           bares.push(c.perSecond);
@@ -103,7 +107,7 @@ export const authBench: BenchModule = {
           better: 'higher',
           ratio: median(bareRatios),
           goal: 0.9,
-          note: `median of ${rounds} paired rounds: the token and scope checks alone (STRIDE_AUDIT=off); server CPU per request ${median(cpu[2]).toFixed(0)} us vs ${median(cpu[0]).toFixed(0)} us off`,
+          note: `median of ${rounds} paired rounds: the token and scope checks alone (STRIDE_AUDIT=off); server CPU per request ${median(cpu[2]).toFixed(0)} us vs ${median(cpu[0]).toFixed(0)} us off (event loop ${median(loop[2]).toFixed(0)} vs ${median(loop[0]).toFixed(0)} us)`,
         });
         figures.push({
           name: `${name}, auth on`,
@@ -114,7 +118,7 @@ export const authBench: BenchModule = {
           better: 'higher',
           ratio: median(ratios),
           goal: 0.9,
-          note: `median of ${rounds} paired rounds, ${CONCURRENCY} connections, bearer token + scope check + AuditEvent per request; server CPU per request ${median(cpu[1]).toFixed(0)} us vs ${median(cpu[0]).toFixed(0)} us off; errors ${errors}`,
+          note: `median of ${rounds} paired rounds, ${CONCURRENCY} connections, bearer token + scope check + AuditEvent per request; server CPU per request ${median(cpu[1]).toFixed(0)} us vs ${median(cpu[0]).toFixed(0)} us off (event loop ${median(loop[1]).toFixed(0)} vs ${median(loop[0]).toFixed(0)} us); errors ${errors}`,
         });
       }
       return figures;
