@@ -14,16 +14,21 @@
 import type { Logger } from 'pino';
 import type { Queryer, Store } from '../storage/store.js';
 import { chunks, insertIndexRows } from '../search/indexer.js';
-import { fragments, type Sql } from '../sql/sql.js';
+import { fragments, type Dialect, type Sql } from '../sql/sql.js';
 import { newId, nextTimestamp } from '../repo/meta.js';
 import { auditIndexRows, toAuditEvent, type AccessRecord } from './audit-event.js';
 
 /**
- * Rows per INSERT, largest first (indexer.ts chunks): a batch is cut into statements of these sizes, so that an
- * engine that prepares each statement text once (SQLite) prepares a few, whatever the batch's size. 64 rows of 6
- * parameters stay well under both engines' parameter limits.
+ * Rows per INSERT, largest first (indexer.ts chunks), where the engine runs single-row INSERTs fastest and prepares
+ * each statement text once (SQLite): a batch is cut into statements of these sizes, so that it prepares a few texts,
+ * whatever the batch's size. 64 rows of 7 parameters stay well under its parameter limit. Elsewhere (PostgreSQL, where
+ * each statement is a round trip) the dialect's rows per INSERT, the last statement taking the rest.
  */
-const ROW_SIZES = [64, 8, 1];
+const SQLITE_ROW_SIZES = [64, 8, 1];
+
+function rowSizes(dialect: Dialect): number[] {
+  return dialect.rowsPerInsert > 1 ? [dialect.rowsPerInsert] : SQLITE_ROW_SIZES;
+}
 
 interface EventRow {
   id: string;
@@ -101,12 +106,13 @@ export class AuditLog {
         return { id, time, json: JSON.stringify(event), resourceType: 'AuditEvent', rows: auditIndexRows(event) };
       });
       const statements: Sql[] = [];
-      for (const [from, to] of chunks(rows.length, ROW_SIZES)) {
+      const dialect = this.store.dialect;
+      const sizes = rowSizes(dialect);
+      for (const [from, to] of chunks(rows.length, sizes)) {
         const some = rows.slice(from, to);
         statements.push(insertEvents('resource', some), insertEvents('resource_history', some));
       }
-      const dialect = this.store.dialect;
-      await insertIndexRows(collector(statements), dialect, rows, dialect.rowsPerInsert > ROW_SIZES[0] ? undefined : ROW_SIZES);
+      await insertIndexRows(collector(statements), dialect, rows, sizes);
       if (this.store.writeAside) await this.store.writeAside(statements);
       else await this.store.transaction(async (tx) => void (await runAll(tx, statements)));
     } catch (err) {
