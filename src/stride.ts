@@ -55,7 +55,7 @@ export async function openStride(config: Config, logger: Logger = createLogger(c
   const repo = new Repository({ store, validator: createValidator({ profilesDir: config.profilesDir, extensionDomains: config.extensionDomains }), searcher: createSearcher(), indexer: createIndexer(store.dialect), hook: new WriteHooks([bots, new ManualRemittances(), new SecondaryClaims(), new MoneyLedger(), new MaterializedViews(), new JobScheduleCheck()]) });
   const router = createRouter();
   const auth = await AuthService.open(config.auth, store);
-  const audit = config.auth.audit ? new AuditLog(store, repo.deps.indexer!, logger) : undefined;
+  const audit = config.auth.audit ? new AuditLog(store, logger) : undefined;
   const app = createApp({ config, repo, router, logger, auth, audit });
   // Bulk Data $export jobs (src/analytics/export-runner.ts): stopped, and a running job given back, before the store closes.
   const exports = new ExportRunner({ store, config: config.export, logger });

@@ -31,6 +31,11 @@ export interface ExportSpec {
   format: ExportFormat;
   /** Parameters ignored under `Prefer: handling=lenient`, and the like: reported in the manifest's error file. */
   notes: ExportNote[];
+  /**
+   * The client that kicked the export off, when auth is on (issue 23): only it polls, cancels or downloads the job;
+   * to any other client the job does not exist. Absent for a job started with auth off.
+   */
+  clientId?: string;
 }
 
 /** A file being appended to when the job last checkpointed. */

@@ -59,7 +59,17 @@ function outcomeOf(status: number): AuditEvent['outcome'] {
   return status < 400 ? '0' : status < 500 ? '4' : '8';
 }
 
-export function toAuditEvent(r: AccessRecord, serverName: string): AuditEvent {
+/** What the server stamps on a stored AuditEvent: its id and version 1's lastUpdated (epoch ms). */
+export interface AuditStamp {
+  id: string;
+  lastUpdated: number;
+}
+
+/**
+ * The AuditEvent of an access. Given its stamp, the event comes out as it is stored (resourceType, id, meta first, as
+ * repo/meta.ts stamp() orders them), so that it is serialised once, without a copy.
+ */
+export function toAuditEvent(r: AccessRecord, serverName: string, stored?: AuditStamp): AuditEvent {
   const interaction = interactionOf(r.method, r.path, r.query);
   const entity: AuditEventEntity[] = [];
   const parts = r.path.split('/');
@@ -80,6 +90,7 @@ export function toAuditEvent(r: AccessRecord, serverName: string): AuditEvent {
   if (r.patient) entity.push({ what: { reference: `Patient/${r.patient}` }, type: { system: ENTITY_TYPE, code: '1', display: 'Person' }, role: { system: OBJECT_ROLE, code: '1', display: 'Patient' } });
   return {
     resourceType: 'AuditEvent',
+    ...(stored ? { id: stored.id, meta: { versionId: '1', lastUpdated: new Date(stored.lastUpdated).toISOString() } } : {}),
     type: { system: 'http://terminology.hl7.org/CodeSystem/audit-event-type', code: 'rest', display: 'RESTful Operation' },
     subtype: [{ system: 'http://hl7.org/fhir/restful-interaction', code: interaction.code }],
     action: interaction.action,

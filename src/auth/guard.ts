@@ -140,7 +140,8 @@ const RULES: Record<string, Rule> = {
   'GET $export': exportScope,
   'POST $export': exportScope,
   // A job is found by its id, an unguessable UUID handed to the client that kicked it off (which needed the scopes
-  // for what it exports); jobs are not bound to a client (yet), so any system client with a read scope may poll one.
+  // for what it exports), and is bound to that client: to any other the handler answers 404, as for no job at all
+  // (src/fhir/operations/export-status.ts).
   'GET $export-status/:id': exportJob,
   'DELETE $export-status/:id': exportJob,
   'GET $export-file/:id/:file': exportJob,

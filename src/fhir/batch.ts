@@ -4,7 +4,7 @@
  * on each other (R4 http.html#brules): a reference to another entry's fullUrl fails that entry.
  */
 import { OperationOutcomeError } from '@medplum/core';
-import type { BundleEntry } from '@medplum/fhirtypes';
+import type { Bundle, BundleEntry } from '@medplum/fhirtypes';
 import type { FhirHandler, FhirRequest, FhirResponse, RequestContext } from './types.js';
 import type { Router } from './router.js';
 import type { Repository, StoredResource } from '../repo/repository.js';
@@ -20,8 +20,19 @@ export function createBundleHandler(router: Router): FhirHandler {
   return async (req, ctx) => {
     requireResource(req.body, 'Bundle');
     const { type, entries } = readEntries(req.body, ctx);
-    if (type === 'transaction') return runTransaction(req, ctx, router, entries);
-    return runBatch(req, ctx, router, entries);
+    if (!ctx.auditEntry) return type === 'transaction' ? runTransaction(req, ctx, router, entries) : runBatch(req, ctx, router, entries);
+    let response: FhirResponse;
+    try {
+      response = type === 'transaction' ? await runTransaction(req, ctx, router, entries) : await runBatch(req, ctx, router, entries);
+    } catch (err) {
+      // A transaction that fails changes nothing: each of its entries is an access refused or failed with it.
+      const status = err instanceof OperationOutcomeError ? statusOf(err.outcome) : 500;
+      for (const e of entries) ctx.auditEntry({ method: e.method, path: e.path, query: e.query, status });
+      throw err;
+    }
+    const out = (response.resource as Bundle | undefined)?.entry ?? [];
+    entries.forEach((e, i) => ctx.auditEntry!({ method: e.method, path: e.path, query: e.query, status: parseInt(out[i]?.response?.status ?? '', 10) || 500 }));
+    return response;
   };
 }
 

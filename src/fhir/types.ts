@@ -64,6 +64,21 @@ export interface RequestContext {
   baseUrl: string;
   /** The caller, from a verified access token, when auth is on (src/auth/guard.ts checks it); absent when it is off. */
   access?: Access;
+  /**
+   * Records one entry of a batch or transaction Bundle as an access of its own (the audit trail, issue 23: each entry
+   * is an access, with its outcome); absent when accesses are not audited.
+   */
+  auditEntry?: (entry: AuditedEntry) => void;
+}
+
+/** A Bundle entry's request, as the audit trail records it. */
+export interface AuditedEntry {
+  method: string;
+  /** Path below the base, without the query. */
+  path: string;
+  query: string;
+  /** The entry's HTTP status (its response.status, or the whole transaction's when it failed). */
+  status: number;
 }
 
 export type FhirHandler = (req: FhirRequest, ctx: RequestContext, params: Record<string, string>) => Promise<FhirResponse>;

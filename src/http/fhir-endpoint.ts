@@ -4,7 +4,7 @@ import type { Logger } from 'pino';
 import type { Router } from '../fhir/router.js';
 import type { Repository } from '../repo/repository.js';
 import type { Config } from '../config.js';
-import type { RequestContext } from '../fhir/types.js';
+import type { AuditedEntry, RequestContext } from '../fhir/types.js';
 import { toFhirRequest } from './request.js';
 import { sendBody, sendError, sendFhir } from './respond.js';
 import { requestIdOf } from './log.js';
@@ -46,6 +46,7 @@ export function fhirEndpoint(deps: EndpointDeps) {
         logger: deps.logger,
         requestId: id,
         access,
+        ...(deps.audit ? { auditEntry: auditEntryOf(deps.audit, req, id, access) } : {}),
         // Computed on first use: a read never needs it, and the proxy-aware host lookup is not free.
         get baseUrl() {
           return (baseUrl ??= baseUrlOf(req, deps));
@@ -60,6 +61,11 @@ export function fhirEndpoint(deps: EndpointDeps) {
       if (deps.audit) recordAccess(deps.audit, req, res, deps.basePath, id, access);
     }
   };
+}
+
+/** Each entry of a batch or transaction, recorded as the caller's access like a request of its own. */
+function auditEntryOf(audit: AuditLog, req: Request, requestId: string, access: Access | undefined): (entry: AuditedEntry) => void {
+  return (entry) => audit.record({ time: Date.now(), ...entry, clientId: access?.clientId, patient: access?.patient, address: req.ip, requestId });
 }
 
 function recordAccess(audit: AuditLog, req: Request, res: Response, basePath: string, requestId: string, access: Access | undefined): void {

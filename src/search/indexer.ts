@@ -28,8 +28,12 @@ export async function deleteIndexRows(tx: Queryer, resourceType: string, id: str
 /**
  * Inserts the rows of one or more resources (reindexing batches many resources together), as many rows per
  * statement as the dialect runs fastest; statements of one size share one text, so they are prepared once.
+ * `sizes` (largest first) are the statement sizes to cut the rows into, each as often as it fits; what is left below
+ * the smallest goes in one statement. The default is the dialect's rows per INSERT. A caller that writes many rows at
+ * a time on an engine that prepares each text once (the audit trail on SQLite) gives a few fixed sizes: multi-row
+ * statements, and never more than a few texts to prepare.
  */
-export async function insertIndexRows(tx: Queryer, dialect: Dialect, resources: readonly ResourceRows[]): Promise<number> {
+export async function insertIndexRows(tx: Queryer, dialect: Dialect, resources: readonly ResourceRows[], sizes: readonly number[] = [Math.max(1, dialect.rowsPerInsert)]): Promise<number> {
   let written = 0;
   const together = new Together(tx, dialect);
   for (const table of INDEX_TABLE_NAMES) {
@@ -37,14 +41,24 @@ export async function insertIndexRows(tx: Queryer, dialect: Dialect, resources: 
     for (const r of resources) {
       for (const row of r.rows.rows.get(table) ?? []) all.push([r.resourceType, r.id, ...row]);
     }
-    const step = Math.max(1, dialect.rowsPerInsert);
-    for (let i = 0; i < all.length; i += step) {
-      await together.run(insertStatement(table, step === 1 ? [all[i]] : all.slice(i, i + step)));
+    for (const [from, to] of chunks(all.length, sizes)) {
+      await together.run(insertStatement(table, to - from === 1 ? [all[from]] : all.slice(from, to)));
     }
     written += all.length;
   }
   await together.flush();
   return written;
+}
+
+/** [from, to) ranges cutting `count` items into the given sizes (largest first), each as often as it fits, then the rest. */
+export function chunks(count: number, sizes: readonly number[]): Array<[number, number]> {
+  const out: Array<[number, number]> = [];
+  let at = 0;
+  for (const size of sizes) {
+    for (; count - at >= size; at += size) out.push([at, at + size]);
+  }
+  if (at < count) out.push([at, count]);
+  return out;
 }
 
 /** Bound values per combined statement: well under PostgreSQL's 65,535. */

@@ -57,6 +57,12 @@ export interface Store {
    */
   transaction<T>(work: (tx: Queryer) => Promise<T>, options?: TransactionOptions): Promise<T>;
   /**
+   * Runs INSERTs that read nothing back in one transaction off the event loop, where the engine would otherwise run
+   * them on it (SQLite: a worker thread's connection); resolves once they are committed. Absent where transaction()
+   * already leaves the work to the database server (PostgreSQL). The audit trail's batches go this way.
+   */
+  writeAside?(statements: readonly Sql[]): Promise<void>;
+  /**
    * Refreshes the planner's statistics after a bulk load (`stride import` calls it at the end). PostgreSQL plans
    * from statistics, and a freshly loaded table without them gets nested loops over tens of thousands of rows;
    * SQLite's plans follow the queries' shapes (src/search) and need nothing.

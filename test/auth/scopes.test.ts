@@ -3,6 +3,7 @@
  * without gets a 403 OperationOutcome that says nothing about the data (the same answer for a resource that exists
  * and one that does not); what _include, _revinclude, _has, chains and _summary=count would reveal is held back.
  */
+import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { describeEachEngine, startTestServer, type TestServer } from '../support/server.js';
 import { fhir } from '../support/http.js';
@@ -142,6 +143,31 @@ describeEachEngine('scopes on every interaction', (engine) => {
     expect((await fetch(kickoff.headers.get('content-location')!)).status).toBe(401);
     const writer = await tokenFor(s, 'system/Patient.c');
     expect((await fetch(kickoff.headers.get('content-location')!, { headers: bearer(writer) })).status).toBe(403);
+  });
+
+  it("an export is its client's: to any other client, even one with every scope, it does not exist", async () => {
+    const token = await tokenFor(s, 'system/Patient.rs');
+    const kickoff = await fhir(s.baseUrl, 'GET', '$export?_type=Patient', undefined, { ...bearer(token), accept: 'application/fhir+json', prefer: 'respond-async' });
+    const url = kickoff.headers.get('content-location')!;
+    let manifest: any;
+    for (let i = 0; i < 100 && !manifest; i++) {
+      const r = await fetch(url, { headers: bearer(token) });
+      if (r.status === 200) manifest = await r.json();
+      else await new Promise((done) => setTimeout(done, 100));
+    }
+    const file = manifest.output[0].url as string;
+    const other = bearer(await tokenFor(s, 'system/*.cruds'));
+    const id = url.slice(url.lastIndexOf('/') + 1);
+    const none = randomUUID();
+    const answer = async (r: Response): Promise<[number, string]> => [r.status, (await r.text()).replaceAll(id, 'ID').replaceAll(none, 'ID')];
+    const unknown = await answer(await fetch(url.replace(id, none), { headers: other }));
+    expect(unknown[0]).toBe(404);
+    expect(await answer(await fetch(url, { headers: other }))).toEqual(unknown);
+    expect(await answer(await fetch(url, { method: 'DELETE', headers: other }))).toEqual(await answer(await fetch(url.replace(id, none), { method: 'DELETE', headers: other })));
+    expect((await fetch(file, { headers: other })).status).toBe(404);
+    // The client that started it still has all of it.
+    expect((await fetch(file, { headers: bearer(token) })).status).toBe(200);
+    expect((await fetch(url, { headers: bearer(token) })).status).toBe(200);
   });
 
   it('never lets anyone change an AuditEvent, whatever the scopes', async () => {

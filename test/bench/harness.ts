@@ -92,13 +92,18 @@ export interface Child {
   pid?: number;
   /** CPU time the process has used so far (user + system, all threads), in ms; undefined off Linux. */
   cpuMs(): number | undefined;
+  /** CPU time of its main thread alone (the event loop, which every request waits on), in ms; undefined off Linux. */
+  eventLoopCpuMs(): number | undefined;
   stop(): Promise<void>;
 }
 
-/** utime + stime of a process from /proc (clock ticks, 100 per second on Linux). */
-function processCpuMs(pid: number | undefined): number | undefined {
+/**
+ * utime + stime of a process from /proc (clock ticks, 100 per second on Linux); of its main thread alone (whose
+ * thread id is the process id) with `mainThread`.
+ */
+function processCpuMs(pid: number | undefined, mainThread = false): number | undefined {
   try {
-    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const stat = fs.readFileSync(mainThread ? `/proc/${pid}/task/${pid}/stat` : `/proc/${pid}/stat`, 'utf8');
     const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
     return (Number(fields[11]) + Number(fields[12])) * 10;
   } catch {
@@ -156,6 +161,7 @@ async function startChild(script: string, args: string[], env: Record<string, st
     port,
     pid: child.pid,
     cpuMs: () => processCpuMs(child.pid),
+    eventLoopCpuMs: () => processCpuMs(child.pid, true),
     stop: () =>
       new Promise<void>((resolve) => {
         if (exited) return resolve();
@@ -213,11 +219,12 @@ async function get(port: number, urlPath: string): Promise<boolean> {
 }
 
 /** Runs `work` and returns its result with the CPU time `child` spent meanwhile, in ms (NaN off Linux). */
-export async function withCpu<T>(child: Child, work: () => Promise<T>): Promise<{ result: T; cpuMs: number }> {
-  const before = child.cpuMs();
+export async function withCpu<T>(child: Child, work: () => Promise<T>): Promise<{ result: T; cpuMs: number; eventLoopCpuMs: number }> {
+  const before = [child.cpuMs(), child.eventLoopCpuMs()];
   const result = await work();
-  const after = child.cpuMs();
-  return { result, cpuMs: before === undefined || after === undefined ? NaN : after - before };
+  const after = [child.cpuMs(), child.eventLoopCpuMs()];
+  const spent = (i: number): number => (before[i] === undefined || after[i] === undefined ? NaN : after[i]! - before[i]!);
+  return { result, cpuMs: spent(0), eventLoopCpuMs: spent(1) };
 }
 
 export function median(values: number[]): number {

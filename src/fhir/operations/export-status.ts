@@ -19,7 +19,8 @@ const storeOf = (ctx: RequestContext): Store => ctx.repo.deps.store;
 async function findJob(ctx: RequestContext, id: string): Promise<ExportJob> {
   const job = await readJob(storeOf(ctx).reader, id);
   const kept = `files are kept ${ctx.config.export.retentionSeconds} s after an export ends`;
-  if (!job) throw new OperationOutcomeError(notFound(`No export ${id} here: it never existed, or it ended and was removed (${kept})`));
+  // Another client's job answers as one that never existed (issue 23: a job is its client's; nothing is revealed).
+  if (!job || (ctx.access && job.spec.clientId !== ctx.access.clientId)) throw new OperationOutcomeError(notFound(`No export ${id} here: it never existed, or it ended and was removed (${kept})`));
   if (job.status === 'cancelled') throw new OperationOutcomeError(notFound(`Export ${id} was cancelled (${job.outcome ?? 'DELETE'}); its files are gone`));
   return job;
 }

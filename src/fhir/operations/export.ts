@@ -36,7 +36,8 @@ async function kickoff(req: FhirRequest, ctx: RequestContext, level: ExportSpec[
   const store = ctx.repo.deps.store;
   // transactionTime: a stamp after every version this process has stamped, so a write acknowledged before the
   // kick-off is in the export even when versions were stamped ahead of the clock (repo/meta.ts nextTimestamp).
-  await createJob(store, { id, request: requestUrl(req, ctx, level, groupId), spec, patients, transactionTime: nextTimestamp() });
+  const owned = ctx.access ? { ...spec, clientId: ctx.access.clientId } : spec;
+  await createJob(store, { id, request: requestUrl(req, ctx, level, groupId), spec: owned, patients, transactionTime: nextTimestamp() });
   exportRunnerOf(store)?.wake();
   const resource: OperationOutcome = {
     resourceType: 'OperationOutcome',

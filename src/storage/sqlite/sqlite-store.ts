@@ -11,6 +11,7 @@ import { render, type Sql } from '../../sql/sql.js';
 import { sqliteDialect } from './dialect.js';
 import { applyMigrations } from '../migrate.js';
 import { Checkpointer } from './checkpointer.js';
+import { SideWriter } from './side-writer.js';
 
 export interface SqliteStoreOptions {
   /** Database file; `:memory:` is refused because the reader connection could not see the writer's data. */
@@ -117,6 +118,8 @@ function open(file: string, readonly: boolean, synchronous: string): Database.Da
 
 interface PendingWork<T> {
   work: (tx: Queryer) => Promise<T>;
+  /** A batch for the side writer: runs alone, between group commits, with no transaction open on the writer. */
+  aside?: boolean;
   resolve: (value: T) => void;
   reject: (error: unknown) => void;
 }
@@ -131,6 +134,7 @@ export class SqliteStore implements Store {
   private readonly writer: Connection;
   private readonly readConnection: Connection;
   private readonly checkpointer: Checkpointer;
+  private readonly sideWriter: SideWriter;
   private queue: Promise<void> = Promise.resolve();
   private readonly pending: PendingWork<unknown>[] = [];
   private draining = false;
@@ -145,6 +149,7 @@ export class SqliteStore implements Store {
     this.readConnection = new Connection(open(options.file, true, 'NORMAL'));
     this.reader = this.readConnection;
     this.checkpointer = new Checkpointer(this.location);
+    this.sideWriter = new SideWriter(this.location, options.synchronous ?? 'NORMAL');
   }
 
   async migrate(): Promise<void> {
@@ -160,8 +165,31 @@ export class SqliteStore implements Store {
    * nothing else queues while it runs) and each request would pay a COMMIT of its own.
    */
   transaction<T>(work: (tx: Queryer) => Promise<T>): Promise<T> {
+    return this.enqueue({ work });
+  }
+
+  /**
+   * Store.writeAside: the statements run in one transaction on the side writer's connection (a worker thread,
+   * side-writer.ts), in the writer's queue like a transaction but alone and with none open on the writer, so neither
+   * connection waits on the other's lock; the event loop serves requests meanwhile.
+   */
+  writeAside(statements: readonly Sql[]): Promise<void> {
+    const rendered = statements.map((s): [string, unknown[]] => {
+      const { text, params } = render(s, sqliteDialect);
+      return [text, params];
+    });
+    return this.enqueue({
+      aside: true,
+      work: async () => {
+        await this.sideWriter.write(rendered);
+        this.checkpointer.afterCommit();
+      },
+    });
+  }
+
+  private enqueue<T>(item: Pick<PendingWork<T>, 'work' | 'aside'>): Promise<T> {
     return new Promise<T>((resolve, reject) => {
-      this.pending.push({ work, resolve, reject } as PendingWork<unknown>);
+      this.pending.push({ ...item, resolve, reject } as PendingWork<unknown>);
       if (!this.draining) {
         this.draining = true;
         this.queue = new Promise<void>((started) => setImmediate(started)).then(() => this.drain());
@@ -172,7 +200,17 @@ export class SqliteStore implements Store {
   private async drain(): Promise<void> {
     this.draining = true;
     try {
-      while (this.pending.length > 0) await this.runGroup(this.pending.splice(0, MAX_GROUP));
+      while (this.pending.length > 0) {
+        const first = this.pending[0];
+        if (first.aside) {
+          this.pending.shift();
+          await first.work(this.writer).then(first.resolve, first.reject);
+          continue;
+        }
+        let n = 1;
+        while (n < this.pending.length && n < MAX_GROUP && !this.pending[n].aside) n++;
+        await this.runGroup(this.pending.splice(0, n));
+      }
     } finally {
       this.draining = false;
     }
@@ -246,6 +284,7 @@ export class SqliteStore implements Store {
 
   async close(): Promise<void> {
     await this.queue;
+    await this.sideWriter.close();
     await this.checkpointer.close();
     this.readConnection.db.close();
     this.writer.db.close();
