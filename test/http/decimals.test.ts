@@ -65,6 +65,15 @@ describeEachEngine('decimals keep their written precision', (engine) => {
     expect(stored).toContain('"value":5e-1}');
   });
 
+  it('a body nesting thousands deep with a decimal in it is refused for its nesting, as without one (400)', async () => {
+    for (const depth of [5_000, 100_000]) {
+      const body = `{"resourceType":"Observation","status":"final","code":{"text":"x"},"extension":${'['.repeat(depth)}1.50${']'.repeat(depth)}}`;
+      const reply = await send('POST', 'Observation', body);
+      expect(reply.status).toBe(400);
+      expect(reply.text).toContain('nests objects and arrays more than 100 levels');
+    }
+  });
+
   it('canonical numbers, and a body with none to keep, are written as JSON writes them', async () => {
     const created = await send('POST', 'Observation', observation(['1.5', '2', '0.25', '10']));
     expect(created.status).toBe(201);
