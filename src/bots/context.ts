@@ -13,6 +13,7 @@ import { lockInOrder, lockKey, lockUntilCommit } from '../repo/locks.js';
 import type { BotContext } from './types.js';
 import type { PolicySet } from './policies.js';
 import type { SearchQuery } from '../search/types.js';
+import { parseJsonKeepingDecimals } from '../fhir/json-decimals.js';
 
 /** Most matches a bot search returns: bots ask narrow questions (one session, one episode). */
 export const BOT_SEARCH_LIMIT = 1000;
@@ -34,7 +35,7 @@ class SharedParses {
     const key = `${type}/${id}/${version}`;
     const hit = this.entries.get(key);
     if (hit && hit.json === json) return hit.resource;
-    const resource = deepFreeze(JSON.parse(json) as Resource);
+    const resource = deepFreeze(parseJsonKeepingDecimals(json) as Resource);
     if (hit) this.entries.delete(key);
     else if (this.entries.size >= SHARED_PARSES) this.entries.delete(this.entries.keys().next().value as string);
     this.entries.set(key, { json, resource });

@@ -13,6 +13,7 @@ import type { DetectedIssue, OperationOutcomeIssue } from '@medplum/fhirtypes';
 import type { Repository, StoredResource } from '../repo/repository.js';
 import type { Bot, BotRule, Finding } from './types.js';
 import { readDetectedIssues } from './finding-store.js';
+import { parseJsonKeepingDecimals } from '../fhir/json-decimals.js';
 
 export const FINDING_IDENTIFIER_SYSTEM = 'http://stride-fhir.org/fhir/sid/bot-finding';
 export const BOT_IDENTIFIER_SYSTEM = 'http://stride-fhir.org/fhir/sid/bot';
@@ -91,7 +92,7 @@ export async function reconcile(tx: Repository, bot: Bot, subjects: readonly str
     const old = live(existing.get(candidate)) ? undefined : earlier.get(candidate)?.find((e) => live(existing.get(e)));
     const id = old ?? candidate;
     const stored = existing.get(id);
-    const current = stored && !stored.deleted ? (JSON.parse(stored.json) as DetectedIssue) : undefined;
+    const current = stored && !stored.deleted ? (parseJsonKeepingDecimals(stored.json) as DetectedIssue) : undefined;
     if (finding) {
       const rule = rules.get(finding.rule) as BotRule;
       result.open.push({ finding, rule, id });

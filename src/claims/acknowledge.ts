@@ -23,6 +23,7 @@ import { ackCodeText, groupAccepted, read277, read999, type ClaimStatus, type Gr
 import { X12ReadError, readX12, type Interchange, type Transaction } from '../billing/x12/read.js';
 import { FILE_IDS, sha256Of, storeFile, type FileKind } from './files.js';
 import { postRemittanceFile } from './remit.js';
+import { parseJsonKeepingDecimals } from '../fhir/json-decimals.js';
 
 export const TASK_SYSTEM = 'http://stride-fhir.org/fhir/CodeSystem/billing-task';
 const STATUS_CODES = 'https://x12.org/codes/claim-status-codes';
@@ -126,7 +127,7 @@ async function answer999(tx: Repository, ack: GroupAck, answers: Answer[], issue
 
 async function claimsOfBatch(tx: Repository, batch: string): Promise<Claim[]> {
   const found = await tx.search({ resourceType: 'Claim', params: { batch: [batch] }, count: 10_000, offset: 0, total: 'none' });
-  return found.rows.map((r) => JSON.parse(r.content) as Claim);
+  return found.rows.map((r) => parseJsonKeepingDecimals(r.content) as Claim);
 }
 
 /** 277/277CA: each claim status, matched to the Claim by the patient control number Stride sent. */
@@ -165,7 +166,7 @@ async function record(tx: Repository, answers: readonly Answer[], now: Date): Pr
   }
   for (const id of ids) {
     const current = JSON.parse((await tx.read('Claim', id)).json) as Claim;
-    const responses = (await tx.search({ resourceType: 'ClaimResponse', params: { request: [`Claim/${id}`] }, count: 1000, offset: 0, total: 'none' })).rows.map((r) => JSON.parse(r.content) as ClaimResponse);
+    const responses = (await tx.search({ resourceType: 'ClaimResponse', params: { request: [`Claim/${id}`] }, count: 1000, offset: 0, total: 'none' })).rows.map((r) => parseJsonKeepingDecimals(r.content) as ClaimResponse);
     const staged = withStage(current, deriveStage(current, responses));
     if (JSON.stringify(staged.extension) === JSON.stringify(current.extension)) continue;
     const { meta: _meta, ...resource } = staged;

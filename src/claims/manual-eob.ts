@@ -20,6 +20,7 @@ import { deriveStage, withStage } from '../billing/stage.js';
 import { carcText } from '../billing/x12/adjustment-codes.js';
 import { money as text } from '../billing/x12/remittance-balance.js';
 import { openTask } from './remit-records.js';
+import { parseJsonKeepingDecimals } from '../fhir/json-decimals.js';
 
 const cents = (v: number | undefined) => Math.round((v ?? 0) * 100);
 const isRemittanceShape = (r: ClaimResponse) => r.status === 'active' && r.request?.reference?.startsWith('Claim/') && r.payment?.amount !== undefined && r.total?.some((t) => t.category.coding?.some((c) => c.code === 'submitted'));
@@ -35,7 +36,7 @@ export class ManualRemittances implements WriteHook {
   }
 
   private async postResponse(tx: Repository, change: StoredResource): Promise<void> {
-    const response = (change.resource ?? JSON.parse(change.json)) as ClaimResponse;
+    const response = (change.resource ?? parseJsonKeepingDecimals(change.json)) as ClaimResponse;
     const source = remittanceSource(response);
     if (source === 'x12-835' || !isRemittanceShape(response)) return;
     const claimId = response.request!.reference!.slice(6);
@@ -45,7 +46,7 @@ export class ManualRemittances implements WriteHook {
       if (!source) return;
       throw refuse(`its request ${response.request!.reference} is not a Claim Stride has`);
     }
-    const claim = JSON.parse(stored.json) as Claim;
+    const claim = parseJsonKeepingDecimals(stored.json) as Claim;
     checkBalance(response, claim);
     let posted = response;
     if (!source) {
@@ -53,7 +54,7 @@ export class ManualRemittances implements WriteHook {
       const tagged = await tx.update({ ...rest, meta: { tag: [...(meta?.tag ?? []), { system: REMITTANCE_SOURCE, code: 'manual' }] } } as ClaimResponse);
       posted = tagged.resource as ClaimResponse;
     }
-    const others = (await tx.search({ resourceType: 'ClaimResponse', params: { request: [`Claim/${claimId}`] }, count: 1000, offset: 0, total: 'none' })).rows.map((r) => JSON.parse(r.content) as ClaimResponse);
+    const others = (await tx.search({ resourceType: 'ClaimResponse', params: { request: [`Claim/${claimId}`] }, count: 1000, offset: 0, total: 'none' })).rows.map((r) => parseJsonKeepingDecimals(r.content) as ClaimResponse);
     const responses: ClaimResponse[] = [];
     for (const other of others) {
       if (other.id !== posted.id && other.status === 'active' && remittanceSource(other)) {
@@ -104,7 +105,7 @@ function checkBalance(r: ClaimResponse, claim: Claim): void {
 }
 
 function checkReconciliation(change: StoredResource): void {
-  const p = (change.resource ?? JSON.parse(change.json)) as PaymentReconciliation;
+  const p = (change.resource ?? parseJsonKeepingDecimals(change.json)) as PaymentReconciliation;
   if (!p.meta?.tag?.some((t) => t.system === REMITTANCE_SOURCE && t.code === 'manual') || p.status !== 'active') return;
   const details = (p.detail ?? []).reduce((s, d) => s + cents(d.amount?.value), 0);
   if (details !== cents(p.paymentAmount?.value)) throw new OperationOutcomeError(badRequest(`The payment (PaymentReconciliation) does not post, nothing was stored: its details add up to ${text(details)}, not its paymentAmount ${text(cents(p.paymentAmount?.value))}`));

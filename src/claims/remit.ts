@@ -21,6 +21,7 @@ import { FILE_IDS, sha256Of, storeFile } from './files.js';
 import { TRACE_SYSTEM, sourceProvenance, traceKey } from './remit-records.js';
 import { postPayment, restage, type PostingState } from './remit-post.js';
 import type { ProcessResult } from './acknowledge.js';
+import { parseJsonKeepingDecimals } from '../fhir/json-decimals.js';
 
 /** Values per search of claims or responses by a list (comma = OR). */
 const CHUNK = 100;
@@ -92,7 +93,7 @@ async function loadState(tx: Repository, remittances: readonly Remittance[]): Pr
     const values = numbers.slice(i, i + CHUNK).map((n) => `${SYSTEMS.patientControlNumber}|${escape(n)}`).join(',');
     const found = await tx.search({ resourceType: 'Claim', params: { identifier: [values] }, count: CHUNK * 2, offset: 0, total: 'none' });
     for (const row of found.rows) {
-      const claim = JSON.parse(row.content) as Claim;
+      const claim = parseJsonKeepingDecimals(row.content) as Claim;
       const number = claim.identifier?.find((x) => x.system === SYSTEMS.patientControlNumber)?.value;
       if (number && !byNumber.has(number)) byNumber.set(number, claim);
     }
@@ -104,7 +105,7 @@ async function loadState(tx: Repository, remittances: readonly Remittance[]): Pr
     const values = keys.slice(i, i + CHUNK).map((k) => `${SECONDARY_KEY}|${escape(k)}`).join(',');
     const found = await tx.search({ resourceType: 'Claim', params: { identifier: [values] }, count: CHUNK * 2, offset: 0, total: 'none' });
     for (const row of found.rows) {
-      const claim = JSON.parse(row.content) as Claim;
+      const claim = parseJsonKeepingDecimals(row.content) as Claim;
       const number = claim.identifier?.find((x) => x.system === SYSTEMS.patientControlNumber)?.value;
       if (number && !byNumber.has(number)) byNumber.set(number, claim);
     }
@@ -115,7 +116,7 @@ async function loadState(tx: Repository, remittances: readonly Remittance[]): Pr
   const current = await tx.readCurrentMany(ids.map((id) => `Claim/${id}`));
   for (const [number, claim] of byNumber) {
     const row = current.get(`Claim/${claim.id}`);
-    if (row && !row.deleted) byNumber.set(number, JSON.parse(row.json) as Claim);
+    if (row && !row.deleted) byNumber.set(number, parseJsonKeepingDecimals(row.json) as Claim);
     else byNumber.delete(number);
   }
   const responses = new Map<string, ClaimResponse[]>(ids.map((id) => [id, []]));
@@ -124,7 +125,7 @@ async function loadState(tx: Repository, remittances: readonly Remittance[]): Pr
     for (let offset = 0; ; offset += 1000) {
       const page = await tx.search({ resourceType: 'ClaimResponse', params: { request: [values] }, count: 1000, offset, total: 'none' });
       for (const row of page.rows) {
-        const r = JSON.parse(row.content) as ClaimResponse;
+        const r = parseJsonKeepingDecimals(row.content) as ClaimResponse;
         responses.get(r.request?.reference?.slice(6) ?? '')?.push(r);
       }
       if (page.rows.length < 1000) break;

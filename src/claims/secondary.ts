@@ -17,6 +17,7 @@ import { SECONDARY_KEY, buildSecondaryClaim, isSecondaryClaim, nextCoverage, sec
 import { remittanceSource } from '../billing/remit-stage.js';
 import { deriveStage, fingerprintOf, isCycleExtension, withStage } from '../billing/stage.js';
 import { openTask } from './remit-records.js';
+import { parseJsonKeepingDecimals } from '../fhir/json-decimals.js';
 
 const MOST = 1000;
 /** Values per search by a list (comma = OR). */
@@ -39,7 +40,7 @@ export class SecondaryClaims implements WriteHook {
 }
 
 function parse<T>(c: StoredResource): T {
-  return (c.resource ?? JSON.parse(c.json)) as T;
+  return (c.resource ?? parseJsonKeepingDecimals(c.json)) as T;
 }
 
 const escape = (value: string) => value.replace(/([\\,|$])/g, '\\$1');
@@ -50,7 +51,7 @@ async function searchEach<T>(tx: Repository, resourceType: string, param: string
   for (let i = 0; i < values.length; i += CHUNK) {
     for (let offset = 0; ; offset += MOST) {
       const found = await tx.search({ resourceType, params: { [param]: [values.slice(i, i + CHUNK).join(',')] }, count: MOST, offset, total: 'none' });
-      out.push(...found.rows.map((r) => JSON.parse(r.content) as T));
+      out.push(...found.rows.map((r) => parseJsonKeepingDecimals(r.content) as T));
       if (found.rows.length < MOST) break;
     }
   }
@@ -60,7 +61,7 @@ async function searchEach<T>(tx: Repository, resourceType: string, param: string
 async function readAll<T>(tx: Repository, references: readonly string[]): Promise<Map<string, T>> {
   const out = new Map<string, T>();
   const wanted = [...new Set(references.filter((r) => /^[A-Za-z]+\/[A-Za-z0-9\-.]{1,64}$/.test(r)))];
-  for (const [key, stored] of await tx.readCurrentMany(wanted)) if (!stored.deleted) out.set(key, JSON.parse(stored.json) as T);
+  for (const [key, stored] of await tx.readCurrentMany(wanted)) if (!stored.deleted) out.set(key, parseJsonKeepingDecimals(stored.json) as T);
   return out;
 }
 

@@ -19,6 +19,7 @@ import { forEachReference } from '../fhir/references.js';
 import { takeControlNumbers } from './control-numbers.js';
 import { storeFile } from './files.js';
 import { parseStored } from '../bots/context.js';
+import { parseJsonKeepingDecimals } from '../fhir/json-decimals.js';
 
 export interface SubmitRequest {
   /** Only claims to this payer (Organization). */
@@ -164,12 +165,12 @@ function matches(claim: Claim, request: SubmitRequest): boolean {
 
 async function readClaims(tx: Repository, ids: readonly string[]): Promise<Claim[]> {
   const rows = await tx.readCurrentMany(ids.map((id) => `Claim/${id}`));
-  return ids.map((id) => rows.get(`Claim/${id}`)).filter((r) => r && !r.deleted).map((r) => JSON.parse(r!.json) as Claim);
+  return ids.map((id) => rows.get(`Claim/${id}`)).filter((r) => r && !r.deleted).map((r) => parseJsonKeepingDecimals(r!.json) as Claim);
 }
 
 async function responsesTo(tx: Repository, claim: Claim): Promise<ClaimResponse[]> {
   const found = await tx.search({ resourceType: 'ClaimResponse', params: { request: [`Claim/${claim.id}`] }, count: 1000, offset: 0, total: 'none' });
-  return found.rows.map((r) => JSON.parse(r.content) as ClaimResponse);
+  return found.rows.map((r) => parseJsonKeepingDecimals(r.content) as ClaimResponse);
 }
 
 /** What the 837P needs of each claim: coverage, patient, subscriber, payer, billing and rendering providers. */

@@ -10,6 +10,7 @@ import type { Repository } from '../repo/repository.js';
 import { readHistory } from '../repo/history.js';
 import { notFound } from '../fhir/outcomes.js';
 import { STAGE_SYSTEM, stageOf, submissionsOf, type ClaimStage } from '../billing/stage.js';
+import { parseJsonKeepingDecimals } from '../fhir/json-decimals.js';
 
 interface Step {
   at: string;
@@ -25,7 +26,7 @@ const MOST = 1000;
 export async function claimTimeline(repo: Repository, id: string): Promise<Parameters> {
   const history = await readHistory(repo.db, { type: 'Claim', id }, { count: MOST, offset: 0 });
   if (history.rows.length === 0) throw new OperationOutcomeError(notFound(`Claim/${id} not found`));
-  const versions = history.rows.filter((r) => !Number(r.deleted)).map((r) => ({ version: Number(r.version_id), at: new Date(Number(r.last_updated)).toISOString(), claim: JSON.parse(r.content) as Claim })).reverse();
+  const versions = history.rows.filter((r) => !Number(r.deleted)).map((r) => ({ version: Number(r.version_id), at: new Date(Number(r.last_updated)).toISOString(), claim: parseJsonKeepingDecimals(r.content) as Claim })).reverse();
   const [provenances, responses, tasks] = await Promise.all([
     search<Provenance>(repo, 'Provenance', { target: [`Claim/${id}`] }),
     search<ClaimResponse>(repo, 'ClaimResponse', { request: [`Claim/${id}`] }),
@@ -101,5 +102,5 @@ function describe(stage: ClaimStage): string {
 
 async function search<T>(repo: Repository, resourceType: string, params: Record<string, string[]>): Promise<T[]> {
   const found = await repo.search({ resourceType, params, count: MOST, offset: 0, total: 'none' });
-  return found.rows.map((r) => JSON.parse(r.content) as T);
+  return found.rows.map((r) => parseJsonKeepingDecimals(r.content) as T);
 }

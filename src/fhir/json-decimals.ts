@@ -107,6 +107,44 @@ export function copyDecimalTexts(from: object, to: object): void {
   if (MARKED.has(from) || texts) MARKED.add(to);
 }
 
+/** The parent and member name a JSON Pointer's segments (decoded) lead to in `root`, and the objects on the way. */
+function locate(root: object, path: readonly string[]): { holder: object; key: string; way: object[] } | undefined {
+  let holder: unknown = root;
+  const way: object[] = [root];
+  for (const segment of path.slice(0, -1)) {
+    holder = (holder as Record<string, unknown> | undefined)?.[segment];
+    if (typeof holder !== 'object' || holder === null) return undefined;
+    way.push(holder);
+  }
+  let key = path.at(-1);
+  if (key === undefined || typeof holder !== 'object' || holder === null) return undefined;
+  if (Array.isArray(holder) && key === '-') key = String(holder.length - 1);
+  return { holder, key, way };
+}
+
+/** The noted text of the number at `path` in `root`, if any. */
+export function decimalTextAt(root: object, path: readonly string[]): string | undefined {
+  const at = locate(root, path);
+  return at ? decimalText(at.holder, at.key) : undefined;
+}
+
+/**
+ * After a JSON Patch operation wrote `path` of `root`: the number there keeps `text` when one is given (the operation's
+ * own value as written, or the text of the number it copied), and the way to a written value that holds noted texts
+ * is marked, so that the resource is serialised with them.
+ */
+export function noteWritten(root: object, path: readonly string[], text: string | undefined): void {
+  const at = locate(root, path);
+  if (!at) return;
+  const value = (at.holder as Record<string, unknown>)[at.key];
+  if (text !== undefined && typeof value === 'number') {
+    let map = TEXTS.get(at.holder);
+    if (!map) TEXTS.set(at.holder, (map = new Map()));
+    map.set(at.key, text);
+  } else if (!(typeof value === 'object' && value !== null && MARKED.has(value))) return;
+  for (const o of at.way) MARKED.add(o);
+}
+
 /** Marks a value built around parsed parts (a Bundle of stored resources) as holding noted texts. */
 export function markHolding(value: object): void {
   MARKED.add(value);

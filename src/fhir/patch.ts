@@ -9,6 +9,7 @@ import { MAX_JSON_DEPTH, nestsDeeper } from './body.js';
 import { ifMatchVersion, requireCriteria } from './update.js';
 import { writeResponse } from './write-response.js';
 import { findMatches, readable } from '../repo/conditional.js';
+import { decimalText, decimalTextAt, noteWritten, parseJsonKeepingDecimals } from './json-decimals.js';
 
 export const patch: FhirHandler = async (req, ctx, { type, id }) => {
   const operations = parsePatchBody(req.body, req.headers.contentType);
@@ -39,7 +40,7 @@ export function parsePatchBody(body: unknown, contentType: string | undefined): 
       throw new OperationOutcomeError(badRequest('A PATCH entry must hold a Binary with contentType application/json-patch+json and data'));
     }
     try {
-      doc = JSON.parse(Buffer.from(body.data, 'base64').toString('utf8'));
+      doc = parseJsonKeepingDecimals(Buffer.from(body.data, 'base64').toString('utf8'));
     } catch {
       throw new OperationOutcomeError(badRequest('The Binary patch data is not base64-encoded JSON'));
     }
@@ -68,7 +69,7 @@ async function applyPatch(repo: Repository, type: string, id: string, operations
     const version = ifMatch === undefined || ifMatch === '*' ? current.versionId : ifMatch;
     let patched: Resource;
     try {
-      patched = applyOperations(JSON.parse(current.json), operations, sizeLimit) as Resource;
+      patched = applyOperations(parseJsonKeepingDecimals(current.json), operations, sizeLimit) as Resource;
     } catch (err) {
       if (err instanceof OperationOutcomeError) throw err;
       throw new OperationOutcomeError(unprocessable(`The patch cannot be applied to ${type}/${id}: ${(err as Error).message.split('\n')[0]}`));
@@ -86,6 +87,11 @@ async function applyPatch(repo: Repository, type: string, id: string, operations
  * PUT (the body limit) nor nest deeper than a body may, or a few hundred bytes of patch would exhaust the server's
  * memory or stack.
  */
+/** A JSON Pointer's segments, decoded (RFC 6901: ~1 is /, ~0 is ~). */
+function segments(pointer: string): string[] {
+  return pointer.split('/').slice(1).map((s) => s.replace(/~1/g, '/').replace(/~0/g, '~'));
+}
+
 function applyOperations(document: unknown, operations: readonly Operation[], sizeLimit: number): unknown {
   let doc = document;
   const check = (i: number) => {
@@ -98,7 +104,12 @@ function applyOperations(document: unknown, operations: readonly Operation[], si
   };
   operations.forEach((operation, i) => {
     checkOwnPath(doc, operation, i);
+    // A number the operation writes keeps its written text: the patch document's ("value": 2.50), or the one of the
+    // number it copies or moves (json-decimals.ts).
+    const from = (operation.op === 'copy' || operation.op === 'move') && typeof doc === 'object' && doc !== null ? decimalTextAt(doc, segments(operation.from)) : undefined;
     doc = jsonpatch.applyOperation(doc, operation, true, true, true, i).newDocument;
+    const text = operation.op === 'add' || operation.op === 'replace' ? decimalText(operation, 'value') : from;
+    if (operation.op !== 'remove' && operation.op !== 'test' && typeof doc === 'object' && doc !== null) noteWritten(doc, segments(operation.path), text);
     if (operation.op === 'copy') check(i);
   });
   if (operations.length > 0 && operations[operations.length - 1].op !== 'copy') check(operations.length - 1);

@@ -12,6 +12,7 @@ import { usd, type Statement } from '../money/statement.js';
 import type { JobContext } from './context.js';
 import { markMessage, reserveMessage } from './messages.js';
 import { DEFAULT_TEMPLATES, renderTemplate } from './templates.js';
+import { parseJsonKeepingDecimals } from '../fhir/json-decimals.js';
 
 export const EMAIL_OPT_OUT_EXTENSION = `${STRIDE_EXTENSION}billing-email-opt-out`;
 export const MESSAGE_SYSTEM = 'http://stride-fhir.org/fhir/sid/billing-message';
@@ -41,7 +42,7 @@ function optedOut(patient: Patient | undefined): boolean {
 async function readPatient(ctx: JobContext, reference: string | undefined): Promise<Patient | undefined> {
   const id = /^Patient\/([A-Za-z0-9\-.]{1,64})$/.exec(reference ?? '')?.[1];
   const stored = id ? await ctx.repo.readCurrent('Patient', id) : undefined;
-  return stored && !stored.deleted ? (JSON.parse(stored.json) as Patient) : undefined;
+  return stored && !stored.deleted ? (parseJsonKeepingDecimals(stored.json) as Patient) : undefined;
 }
 
 export async function sendBillingEmail(ctx: JobContext, email: BillingEmail): Promise<EmailOutcome> {

@@ -21,6 +21,7 @@ import { submitReadyClaims } from './kinds/submit-claims.js';
 import { statementRun } from './kinds/statement-run.js';
 import { sendStatements } from './kinds/send-statements.js';
 import { sendReminders } from './kinds/send-reminders.js';
+import { parseJsonKeepingDecimals } from '../fhir/json-decimals.js';
 
 export const JOB_RUN_SYSTEM = 'http://stride-fhir.org/fhir/sid/job-run';
 export const JOB_OUTPUT_SYSTEM = 'http://stride-fhir.org/fhir/CodeSystem/job-output';
@@ -79,7 +80,7 @@ export class JobScheduler {
   async list(): Promise<JobEntry[]> {
     const found = await this.deps.repo.search({ resourceType: 'Task', params: { code: [JOB_KINDS.map((k) => `${JOB_SYSTEM}|${k}`).join(',')], intent: ['plan'], _sort: ['_id'] }, count: 1000, offset: 0, total: 'none' });
     return found.rows.map((r) => {
-      const task = JSON.parse(r.content) as Task;
+      const task = parseJsonKeepingDecimals(r.content) as Task;
       try {
         return { task, schedule: readSchedule(task) };
       } catch (err) {
@@ -189,7 +190,7 @@ export class JobScheduler {
     try {
       await repo.transaction(async (tx) => {
         const stored = await tx.read('Task', taskId!);
-        const task = { ...(JSON.parse(stored.json) as Task), ...runTask(schedule, run, failure === undefined ? 'completed' : 'failed', this.clock(), summary, failure) };
+        const task = { ...(parseJsonKeepingDecimals(stored.json) as Task), ...runTask(schedule, run, failure === undefined ? 'completed' : 'failed', this.clock(), summary, failure) };
         await tx.update({ ...task, id: taskId! });
         await finishRun(tx.db, schedule.id, run.slot, this.owner, status, JSON.stringify({ ...summary.toJSON(), ...(failure ? { error: failure } : {}) }), this.clock());
       });

@@ -11,6 +11,7 @@ import { unprocessable } from '../fhir/outcomes.js';
 import { fromCents, idIn, isPatientPayment, toCents, type Posting } from './postings.js';
 import { sumPostings } from './ledger.js';
 import { STRIDE_EXTENSION } from '../billing/codes.js';
+import { parseJsonKeepingDecimals } from '../fhir/json-decimals.js';
 
 export const INVOICE_CLAIM_EXTENSION = `${STRIDE_EXTENSION}invoice-claim`;
 
@@ -46,7 +47,7 @@ export async function paymentPostings(tx: Repository, payment: PaymentReconcilia
     else if (invoiceId) {
       const stored = await tx.readCurrent('Invoice', invoiceId);
       if (!stored || stored.deleted) throw new OperationOutcomeError(unprocessable(`PaymentReconciliation.detail[${i}].request: ${ref} does not exist`, `PaymentReconciliation.detail[${i}].request`));
-      const invoice = JSON.parse(stored.json) as Invoice;
+      const invoice = parseJsonKeepingDecimals(stored.json) as Invoice;
       if (invoice.status !== 'issued' && invoice.status !== 'balanced') throw new OperationOutcomeError(unprocessable(`${ref} is ${invoice.status}: payments post to an issued Invoice`, `PaymentReconciliation.detail[${i}].request`));
       claims = invoiceClaims(invoice);
       invoices.push(invoiceId);

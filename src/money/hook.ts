@@ -14,6 +14,7 @@ import { claimPostings, idIn, isSelfPay, remittancePostings, type Posting } from
 import { claimsPostedBy, dayOf, deleteClaimRow, readClaimRow, recomputeClaim, replacePostings, setStage, sumPostings, writeClaimRow, type Balances } from './ledger.js';
 import { invoiceClaims, paymentPostings } from './allocate.js';
 import { lockKey, lockUntilCommit } from '../repo/locks.js';
+import { parseJsonKeepingDecimals } from '../fhir/json-decimals.js';
 
 const TYPES = new Set(['Claim', 'ClaimResponse', 'PaymentReconciliation']);
 const LEDGER_LOCK = lockKey('money-ledger');
@@ -48,7 +49,7 @@ export class MoneyLedger implements WriteHook {
     const touched = new Set<string>();
     const invoices = new Set<string>();
     for (const c of latest.values()) {
-      const resource = c.deleted ? undefined : (c.resource ?? JSON.parse(c.json));
+      const resource = c.deleted ? undefined : (c.resource ?? parseJsonKeepingDecimals(c.json));
       for (const id of await claimsPostedBy(tx.db, c.resourceType, c.id)) touched.add(id);
       let postings: Posting[] = [];
       if (c.resourceType === 'Claim') postings = await this.claimRow(tx, c.id, resource as Claim | undefined);
@@ -79,7 +80,7 @@ export class MoneyLedger implements WriteHook {
     const focal = claim.insurance?.find((i) => i.focal) ?? claim.insurance?.[0];
     const coverageId = idIn(focal?.coverage?.reference, 'Coverage');
     const stored = coverageId ? await tx.readCurrent('Coverage', coverageId) : undefined;
-    const coverage = stored && !stored.deleted ? (JSON.parse(stored.json) as Coverage) : undefined;
+    const coverage = stored && !stored.deleted ? (parseJsonKeepingDecimals(stored.json) as Coverage) : undefined;
     const selfPay = isSelfPay(claim, coverage);
     const firstService = claim.billablePeriod?.start ?? claim.item?.[0]?.servicedDate ?? claim.created;
     await writeClaimRow(tx.db, {
@@ -104,13 +105,13 @@ export class MoneyLedger implements WriteHook {
     if (settled && balances.billed === 0) return;
     const stored = await tx.readCurrent('Claim', id);
     if (!stored || stored.deleted) return;
-    const claim = (stored.resource ?? JSON.parse(stored.json)) as Claim;
+    const claim = (stored.resource ?? parseJsonKeepingDecimals(stored.json)) as Claim;
     const current = stageOf(claim);
     if (settled === (current === 'closed')) return;
     // A self-pay claim goes to no payer: paid in full by the patient, it is closed.
     const selfPay = (await readClaimRow(tx.db, id))?.payer === 'self-pay';
     const found = selfPay ? undefined : await tx.search({ resourceType: 'ClaimResponse', params: { request: [`Claim/${id}`] }, count: 1000, offset: 0, total: 'none' });
-    const next = selfPay && settled ? 'closed' : deriveStage(claim, (found?.rows ?? []).map((r) => JSON.parse(r.content) as ClaimResponse), balances);
+    const next = selfPay && settled ? 'closed' : deriveStage(claim, (found?.rows ?? []).map((r) => parseJsonKeepingDecimals(r.content) as ClaimResponse), balances);
     if (next === current || (settled && next !== 'closed')) return;
     await tx.update(withStage(claim, next), { ifMatch: stored.versionId });
     await setStage(tx.db, id, next);
@@ -120,7 +121,7 @@ export class MoneyLedger implements WriteHook {
   private async followInvoice(tx: Repository, id: string): Promise<void> {
     const stored = await tx.readCurrent('Invoice', id);
     if (!stored || stored.deleted) return;
-    const invoice = JSON.parse(stored.json) as Invoice;
+    const invoice = parseJsonKeepingDecimals(stored.json) as Invoice;
     let owed = 0;
     for (const claimId of invoiceClaims(invoice)) owed += Math.max(0, (await sumPostings(tx.db, claimId)).patientBalance);
     const status = owed === 0 ? 'balanced' : 'issued';

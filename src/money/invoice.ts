@@ -12,6 +12,7 @@ import { STRIDE_EXTENSION } from '../billing/codes.js';
 import { readPatientRows, type ClaimRow } from './ledger.js';
 import { INVOICE_CLAIM_EXTENSION, invoiceClaims } from './allocate.js';
 import { adjustmentsOf, fromCents, groupOf, isRemittance, toCents } from './postings.js';
+import { parseJsonKeepingDecimals } from '../fhir/json-decimals.js';
 
 export const SERVICE_DATE_EXTENSION = `${STRIDE_EXTENSION}service-date`;
 export const STATEMENT_PERIOD_EXTENSION = `${STRIDE_EXTENSION}statement-period`;
@@ -32,7 +33,7 @@ const category = (code: string, display: string): CodeableConcept => ({ coding: 
 
 async function search<T>(repo: Repository, resourceType: string, params: Record<string, string[]>): Promise<T[]> {
   const found = await repo.search({ resourceType, params, count: MOST, offset: 0, total: 'none' });
-  return found.rows.map((r) => JSON.parse(r.content) as T);
+  return found.rows.map((r) => parseJsonKeepingDecimals(r.content) as T);
 }
 
 /** The claims on the patient's issued or balanced Invoices. */
@@ -54,7 +55,7 @@ export async function buildInvoice(repo: Repository, request: InvoiceRequest): P
   let gross = 0;
   for (const row of rows) {
     const stored = await repo.read('Claim', row.claimId);
-    const claim = JSON.parse(stored.json) as Claim;
+    const claim = parseJsonKeepingDecimals(stored.json) as Claim;
     issuer ??= claim.provider?.reference;
     gross += toCents(claim.total?.value);
     const responses = (await search<ClaimResponse>(repo, 'ClaimResponse', { request: [`Claim/${row.claimId}`] })).filter(isRemittance);

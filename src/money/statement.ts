@@ -14,6 +14,7 @@ import { readClaimRow } from './ledger.js';
 import { humanName } from './displays.js';
 import { BUCKETS, bucketOf } from './aging.js';
 import { toCents } from './postings.js';
+import { parseJsonKeepingDecimals } from '../fhir/json-decimals.js';
 
 export const PAYMENT_INSTRUCTIONS_EXTENSION = `${STRIDE_EXTENSION}payment-instructions`;
 
@@ -57,7 +58,7 @@ export async function buildStatement(repo: Repository, id: string, asOf: string)
   const readRef = async <T>(ref: string | undefined): Promise<T | undefined> => {
     const m = /^([A-Za-z]+)\/([A-Za-z0-9\-.]{1,64})$/.exec(ref ?? '');
     const stored = m ? await repo.readCurrent(m[1]!, m[2]!) : undefined;
-    return stored && !stored.deleted ? (JSON.parse(stored.json) as T) : undefined;
+    return stored && !stored.deleted ? (parseJsonKeepingDecimals(stored.json) as T) : undefined;
   };
   const org = await readRef<Organization>(invoice.issuer?.reference);
   const patient = await readRef<Patient>(invoice.subject?.reference);

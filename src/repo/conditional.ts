@@ -9,6 +9,7 @@ import type { Repository, StoredResource, WriteResult } from './repository.js';
 import { toStored } from './repository.js';
 import { criteriaLockKey, lockUntilCommit } from './locks.js';
 import { parseQueryString } from '../fhir/query.js';
+import { parseJsonKeepingDecimals } from '../fhir/json-decimals.js';
 
 /**
  * `identifier=a|b&status=x` -> parameters; an empty criteria string is refused (it would match everything). A
@@ -76,7 +77,7 @@ export async function conditionalCreate(repo: Repository, resource: Resource, cr
     }
     if (matches.length === 1) {
       const existing = matches[0];
-      return { stored: existing, resource: JSON.parse(existing.json) as Resource, created: false, issues: [] };
+      return { stored: existing, resource: parseJsonKeepingDecimals(existing.json) as Resource, created: false, issues: [] };
     }
     return tx.create(resource, assignedId);
   });

@@ -65,6 +65,26 @@ describeEachEngine('decimals keep their written precision', (engine) => {
     expect(stored).toContain('"value":5e-1}');
   });
 
+  it('a JSON Patch keeps the decimals it does not touch, and writes those it adds, replaces, copies or moves as written', async () => {
+    const created = await send('POST', 'Observation', observation(['1.50', '0.50', '1e2', '4.0']));
+    const id = JSON.parse(created.text).id as string;
+    const patch = (ops: string) => send('PATCH', `Observation/${id}`, ops, { 'Content-Type': 'application/json-patch+json' });
+    expect((await patch('[{"op":"replace","path":"/status","value":"amended"}]')).status).toBe(200);
+    let text = (await send('GET', `Observation/${id}`)).text;
+    expect(text).toContain('"value":1.50,');
+    expect(text).toContain('"value":4.0}');
+    const ops = `[{"op":"replace","path":"/valueQuantity/value","value":2.50},
+      {"op":"add","path":"/component/-","value":{"code":{"text":"cadence"},"valueQuantity":{"value":98.0}}},
+      {"op":"copy","from":"/referenceRange/0/low/value","path":"/component/0/valueQuantity/value"}]`;
+    const patched = await patch(ops);
+    expect(patched.status, patched.text.slice(0, 300)).toBe(200);
+    text = (await send('GET', `Observation/${id}`)).text;
+    expect(text).toContain('"valueQuantity":{"value":2.50,');
+    expect(text).toContain('"valueQuantity":{"value":98.0}');
+    expect(text).toContain('"component":[{"code":{"text":"cadence"},"valueQuantity":{"value":0.50}}');
+    expect(text).toContain('"value":4.0}');
+  });
+
   it('a body nesting thousands deep with a decimal in it is refused for its nesting, as without one (400)', async () => {
     for (const depth of [5_000, 100_000]) {
       const body = `{"resourceType":"Observation","status":"final","code":{"text":"x"},"extension":${'['.repeat(depth)}1.50${']'.repeat(depth)}}`;

@@ -14,6 +14,7 @@ import { one, readParameters } from './parameters.js';
 import { PATIENT_PAYER_EXTENSION } from '../../money/postings.js';
 import { writeResponse } from '../write-response.js';
 import { lockLedger } from '../../money/hook.js';
+import { parseJsonKeepingDecimals } from '../json-decimals.js';
 
 export const PAY_DEFINITION = 'http://stride-fhir.org/fhir/OperationDefinition/pay';
 export const RECEIPT_SYSTEM = 'http://stride-fhir.org/fhir/sid/patient-payment';
@@ -42,7 +43,7 @@ export const invoicePay: FhirHandler = async (req, ctx, { id }) => {
     if (receipt) {
       const found = await tx.search({ resourceType: 'PaymentReconciliation', params: { identifier: [`${RECEIPT_SYSTEM}|${receipt}`] }, count: 1, offset: 0, total: 'none' });
       const row = found.rows[0];
-      if (row) return { status: 200, raw: row.content, resource: JSON.parse(row.content) as PaymentReconciliation };
+      if (row) return { status: 200, raw: row.content, resource: parseJsonKeepingDecimals(row.content) as PaymentReconciliation };
     }
     if (invoice.status !== 'issued') throw new OperationOutcomeError(unprocessable(`Invoice/${id} is ${invoice.status}: only an issued Invoice takes a payment${invoice.status === 'balanced' ? ' (nothing is owed on it)' : ''}`));
     const amount = { value: cents / 100, currency: 'USD' as const };

@@ -1,6 +1,7 @@
 /** The issued Invoices a send job goes through (all, or those one clinic issued), read once at the start of a run. */
 import type { Invoice } from '@medplum/fhirtypes';
 import type { JobContext } from '../context.js';
+import { parseJsonKeepingDecimals } from '../../fhir/json-decimals.js';
 
 const PAGE = 1000;
 
@@ -20,6 +21,6 @@ export async function issuedInvoiceIds(ctx: JobContext): Promise<string[]> {
 export async function readIssued(ctx: JobContext, id: string): Promise<Invoice | undefined> {
   const stored = await ctx.repo.readCurrent('Invoice', id);
   if (!stored || stored.deleted) return undefined;
-  const invoice = JSON.parse(stored.json) as Invoice;
+  const invoice = parseJsonKeepingDecimals(stored.json) as Invoice;
   return invoice.status === 'issued' ? invoice : undefined;
 }
