@@ -22,6 +22,7 @@ import { TRACE_SYSTEM, sourceProvenance, traceKey } from './remit-records.js';
 import { postPayment, restage, type PostingState } from './remit-post.js';
 import type { ProcessResult } from './acknowledge.js';
 import { parseJsonKeepingDecimals } from '../fhir/json-decimals.js';
+import { escapeSearchValue } from '../search/values.js';
 
 /** Values per search of claims or responses by a list (comma = OR). */
 const CHUNK = 100;
@@ -79,7 +80,7 @@ async function postedBefore(tx: Repository, remittances: readonly Remittance[]):
   const out: Array<{ trace: string; reconciliation: string }> = [];
   for (const r of remittances) {
     await lockUntilCommit(tx, lockKey(`x12-835-trace:${traceKey(r)}`));
-    const found = await tx.search({ resourceType: 'PaymentReconciliation', params: { identifier: [`${TRACE_SYSTEM}|${escape(traceKey(r))}`] }, count: 1, offset: 0, total: 'none' });
+    const found = await tx.search({ resourceType: 'PaymentReconciliation', params: { identifier: [`${TRACE_SYSTEM}|${escapeSearchValue(traceKey(r))}`] }, count: 1, offset: 0, total: 'none' });
     if (found.rows[0]) out.push({ trace: traceKey(r), reconciliation: `PaymentReconciliation/${found.rows[0].id}` });
   }
   return out;
@@ -90,7 +91,7 @@ async function loadState(tx: Repository, remittances: readonly Remittance[]): Pr
   const numbers = [...new Set(remittances.flatMap((r) => r.claims.map((c) => c.controlNumber)))];
   const byNumber = new Map<string, Claim>();
   for (let i = 0; i < numbers.length; i += CHUNK) {
-    const values = numbers.slice(i, i + CHUNK).map((n) => `${SYSTEMS.patientControlNumber}|${escape(n)}`).join(',');
+    const values = numbers.slice(i, i + CHUNK).map((n) => `${SYSTEMS.patientControlNumber}|${escapeSearchValue(n)}`).join(',');
     const found = await tx.search({ resourceType: 'Claim', params: { identifier: [values] }, count: CHUNK * 2, offset: 0, total: 'none' });
     for (const row of found.rows) {
       const claim = parseJsonKeepingDecimals(row.content) as Claim;
@@ -102,7 +103,7 @@ async function loadState(tx: Repository, remittances: readonly Remittance[]): Pr
   // crossover) or with the secondary's own; either way both are at hand.
   const keys = [...byNumber.values()].filter((c) => !isSecondaryClaim(c)).map(secondaryKeyOf);
   for (let i = 0; i < keys.length; i += CHUNK) {
-    const values = keys.slice(i, i + CHUNK).map((k) => `${SECONDARY_KEY}|${escape(k)}`).join(',');
+    const values = keys.slice(i, i + CHUNK).map((k) => `${SECONDARY_KEY}|${escapeSearchValue(k)}`).join(',');
     const found = await tx.search({ resourceType: 'Claim', params: { identifier: [values] }, count: CHUNK * 2, offset: 0, total: 'none' });
     for (const row of found.rows) {
       const claim = parseJsonKeepingDecimals(row.content) as Claim;
@@ -143,16 +144,11 @@ async function loadState(tx: Repository, remittances: readonly Remittance[]): Pr
 async function payerOf(tx: Repository, r: Remittance, state: PostingState): Promise<Reference<Organization>> {
   const ids = [...new Set([r.payer.id, r.originator].filter(Boolean))];
   if (ids.length) {
-    const found = await tx.search({ resourceType: 'Organization', params: { identifier: [ids.map((id) => `${SYSTEMS.payerId}|${escape(id)}`).join(',')] }, count: 1, offset: 0, total: 'none' });
+    const found = await tx.search({ resourceType: 'Organization', params: { identifier: [ids.map((id) => `${SYSTEMS.payerId}|${escapeSearchValue(id)}`).join(',')] }, count: 1, offset: 0, total: 'none' });
     if (found.rows[0]) return { reference: `Organization/${found.rows[0].id}`, ...(r.payer.name ? { display: r.payer.name } : {}) };
   }
   const insurer = r.claims.map((c) => state.claims.get(c.controlNumber)?.insurer).find((i) => i?.reference);
   return insurer ? { reference: insurer.reference, ...(r.payer.name ? { display: r.payer.name } : {}) } : { display: r.payer.name || r.originator || 'the payer' };
-}
-
-/** A token search value with its commas, backslashes and pipes escaped. */
-function escape(value: string): string {
-  return value.replace(/([\\,|$])/g, '\\$1');
 }
 
 export function info(text: string): OperationOutcomeIssue {

@@ -18,6 +18,7 @@ import { remittanceSource } from '../billing/remit-stage.js';
 import { deriveStage, fingerprintOf, isCycleExtension, withStage } from '../billing/stage.js';
 import { openTask } from './remit-records.js';
 import { parseJsonKeepingDecimals } from '../fhir/json-decimals.js';
+import { escapeSearchValue } from '../search/values.js';
 
 const MOST = 1000;
 /** Values per search by a list (comma = OR). */
@@ -42,8 +43,6 @@ export class SecondaryClaims implements WriteHook {
 function parse<T>(c: StoredResource): T {
   return (c.resource ?? parseJsonKeepingDecimals(c.json)) as T;
 }
-
-const escape = (value: string) => value.replace(/([\\,|$])/g, '\\$1');
 
 /** Every resource a search by a list of values finds, CHUNK values a statement (an 835 of 5,000 claims: 50 each). */
 async function searchEach<T>(tx: Repository, resourceType: string, param: string, values: readonly string[]): Promise<T[]> {
@@ -89,7 +88,7 @@ async function follow(tx: Repository, written: Map<string, ClaimResponse[]>): Pr
     if (!latest.has(id)) latest.set(id, r);
   }
   const existing = new Map<string, Claim>();
-  for (const c of await searchEach<Claim>(tx, 'Claim', 'identifier', primaries.map((p) => `${SECONDARY_KEY}|${escape(secondaryKeyOf(p))}`))) {
+  for (const c of await searchEach<Claim>(tx, 'Claim', 'identifier', primaries.map((p) => `${SECONDARY_KEY}|${escapeSearchValue(secondaryKeyOf(p))}`))) {
     const key = c.identifier?.find((i) => i.system === SECONDARY_KEY)?.value;
     if (key) existing.set(key, c);
   }

@@ -33,6 +33,11 @@ export function splitEscaped(value: string, separator: string): string[] {
   return parts;
 }
 
+/** A value as a search parameter takes it: `,` `|` `$` `\` escaped (R4 search.html#escaping). */
+export function escapeSearchValue(value: string): string {
+  return value.replace(/([\\,|$])/g, '\\$1');
+}
+
 /** Removes the search escapes (`\,` `\|` `\$` `\\`). */
 export function unescape(value: string): string {
   return value.replace(/\\([\\,|$])/g, '$1');

@@ -7,31 +7,19 @@
  * higher threshold, as the fallback that lets the WAL restart under a write load that never pauses. Durability is
  * unchanged: a checkpoint syncs the WAL before it copies pages into the database file.
  */
-import { Worker } from 'node:worker_threads';
-import { createRequire } from 'node:module';
+import type { Worker } from 'node:worker_threads';
+import { startWorkerConnection, stopWorkerConnection } from './worker-connection.js';
 
 const CHECKPOINT_INTERVAL_MS = 100;
 
-/** The worker's whole program: CommonJS, given better-sqlite3's resolved path (it has no module resolution of its own). */
-const WORKER_SOURCE = `
-const { parentPort, workerData } = require('node:worker_threads');
-const Database = require(workerData.module);
-const db = new Database(workerData.file, { fileMustExist: true });
-db.pragma('busy_timeout = 10000');
-parentPort.on('message', (message) => {
-  if (message === 'close') {
-    db.close();
-    parentPort.close();
-    return;
-  }
-  try {
+const PROGRAM = {
+  onMessage: `try {
     db.pragma('wal_checkpoint(PASSIVE)');
     parentPort.postMessage({ ok: true });
   } catch (err) {
     parentPort.postMessage({ ok: false, message: String(err && err.message) });
-  }
-});
-`;
+  }`,
+};
 
 export class Checkpointer {
   private worker?: Worker;
@@ -60,8 +48,7 @@ export class Checkpointer {
 
   private ensureWorker(): Worker {
     if (this.worker) return this.worker;
-    const module = createRequire(import.meta.url).resolve('better-sqlite3');
-    const worker = new Worker(WORKER_SOURCE, { eval: true, workerData: { module, file: this.file } });
+    const worker = startWorkerConnection(this.file, PROGRAM);
     // A failed checkpoint is retried after the next commit. A worker that dies is not replaced: the writer's own
     // automatic checkpoint takes over.
     worker.on('message', () => (this.running = false));
@@ -81,12 +68,6 @@ export class Checkpointer {
     const worker = this.worker;
     if (!worker) return;
     this.worker = undefined;
-    // The worker is unref'd while it runs; waiting for its exit must keep the process alive, or a process with
-    // nothing else to do ends here with an unsettled promise (exit code 13) instead of finishing close().
-    worker.ref();
-    await new Promise<void>((resolve) => {
-      worker.once('exit', () => resolve());
-      worker.postMessage('close');
-    });
+    await stopWorkerConnection(worker);
   }
 }

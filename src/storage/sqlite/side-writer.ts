@@ -7,16 +7,11 @@
  * transactions (sqlite-store.ts writeAside), so the writer never waits on the worker's lock, nor the worker on the
  * writer's; another process's writer is waited for as always (busy_timeout).
  */
-import { Worker } from 'node:worker_threads';
-import { createRequire } from 'node:module';
+import type { Worker } from 'node:worker_threads';
+import { startWorkerConnection, stopWorkerConnection } from './worker-connection.js';
 
-/** The worker's whole program: CommonJS, given better-sqlite3's resolved path (it has no module resolution of its own). */
-const WORKER_SOURCE = `
-const { parentPort, workerData } = require('node:worker_threads');
-const Database = require(workerData.module);
-const db = new Database(workerData.file, { fileMustExist: true });
-db.pragma('busy_timeout = 10000');
-db.pragma('synchronous = ' + workerData.synchronous);
+const PROGRAM = {
+  setup: `db.pragma('synchronous = ' + workerData.synchronous);
 db.pragma('wal_autocheckpoint = 16000');
 const statements = new Map();
 function prepare(text) {
@@ -27,14 +22,8 @@ function prepare(text) {
     statements.set(text, stmt);
   }
   return stmt;
-}
-parentPort.on('message', (message) => {
-  if (message === 'close') {
-    db.close();
-    parentPort.close();
-    return;
-  }
-  try {
+}`,
+  onMessage: `try {
     db.exec('BEGIN IMMEDIATE');
     try {
       for (const [text, params] of message.statements) prepare(text).run(...params);
@@ -46,9 +35,8 @@ parentPort.on('message', (message) => {
     parentPort.postMessage({ id: message.id, ok: true });
   } catch (err) {
     parentPort.postMessage({ id: message.id, ok: false, message: String(err && err.message) });
-  }
-});
-`;
+  }`,
+};
 
 /** A statement as the worker runs it: SQLite text and its parameters. */
 export type RenderedStatement = [text: string, params: unknown[]];
@@ -77,8 +65,7 @@ export class SideWriter {
 
   private ensureWorker(): Worker {
     if (this.worker) return this.worker;
-    const module = createRequire(import.meta.url).resolve('better-sqlite3');
-    const worker = new Worker(WORKER_SOURCE, { eval: true, workerData: { module, file: this.file, synchronous: this.synchronous } });
+    const worker = startWorkerConnection(this.file, PROGRAM, { synchronous: this.synchronous });
     worker.on('message', (reply: { id: number; ok: boolean; message?: string }) => {
       const waiter = this.waiting.get(reply.id);
       this.waiting.delete(reply.id);
@@ -106,10 +93,6 @@ export class SideWriter {
     const worker = this.worker;
     if (!worker) return;
     this.worker = undefined;
-    worker.ref();
-    await new Promise<void>((resolve) => {
-      worker.once('exit', () => resolve());
-      worker.postMessage('close');
-    });
+    await stopWorkerConnection(worker);
   }
 }
