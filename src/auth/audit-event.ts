@@ -5,9 +5,6 @@
  * Role ID (110152), the resource (role 4, domain resource) or the query (role 24, the query base64-encoded) as entity.
  */
 import type { AuditEvent, AuditEventEntity } from '@medplum/fhirtypes';
-import { IndexRows } from '../search/tables.js';
-import { addToken } from '../search/params/token.js';
-import { IDENTIFIER_SUFFIX } from '../search/params/reference.js';
 
 export interface AccessRecord {
   /** Epoch ms. */
@@ -27,7 +24,10 @@ export interface AccessRecord {
 
 const DCM = 'http://dicom.nema.org/resources/ontology/DCM';
 const ENTITY_TYPE = 'http://terminology.hl7.org/CodeSystem/audit-entity-type';
-const OBJECT_ROLE = 'http://terminology.hl7.org/CodeSystem/object-role';
+export const OBJECT_ROLE = 'http://terminology.hl7.org/CodeSystem/object-role';
+export const CLIENT_SYSTEM = 'urn:stride:client';
+export const EVENT_TYPE = 'http://terminology.hl7.org/CodeSystem/audit-event-type';
+export const SUBTYPE_SYSTEM = 'http://hl7.org/fhir/restful-interaction';
 
 interface Interaction {
   code: string;
@@ -65,44 +65,77 @@ export interface AuditStamp {
   lastUpdated: number;
 }
 
+/** What an access's AuditEvent says, every value a string: what varies from one event to the next. */
+export interface AuditFacts {
+  subtype: string;
+  action: NonNullable<AuditEvent['action']>;
+  recorded: string;
+  outcome: NonNullable<AuditEvent['outcome']>;
+  outcomeDesc: string;
+  /** The client, when the request had a valid token. */
+  clientId?: string;
+  address?: string;
+  /** A query (search, history of a type or system): its path below the base, if any, and the query base64-encoded. */
+  query?: { description?: string; base64: string };
+  /** The resource read or written, `Type/id`. */
+  resource?: string;
+  /** Anything else (an operation, a Bundle): `METHOD path`. */
+  other?: string;
+  /** The patient of a patient-scoped client, `Patient/id`. */
+  patient?: string;
+}
+
+export function accessFacts(r: AccessRecord): AuditFacts {
+  const interaction = interactionOf(r.method, r.path, r.query);
+  const facts: AuditFacts = {
+    subtype: interaction.code,
+    action: interaction.action!,
+    recorded: new Date(r.time).toISOString(),
+    outcome: outcomeOf(r.status)!,
+    outcomeDesc: `HTTP ${r.status}`,
+  };
+  if (r.clientId) facts.clientId = r.clientId;
+  if (r.address) facts.address = r.address;
+  const [type, id] = r.path.split('/');
+  const isQuery = interaction.code.startsWith('search') || (interaction.code.startsWith('history-') && interaction.code !== 'history-instance');
+  if (isQuery) facts.query = { ...(r.path ? { description: r.path } : {}), base64: Buffer.from(r.query).toString('base64') };
+  else if (type && id && !id.startsWith('$') && !type.startsWith('$') && /^[A-Z]/.test(type)) facts.resource = `${type}/${id}`;
+  else if (r.path) facts.other = `${r.method} ${r.path}`;
+  if (r.patient) facts.patient = `Patient/${r.patient}`;
+  return facts;
+}
+
+const SYSTEM_OBJECT = { system: ENTITY_TYPE, code: '2', display: 'System Object' };
+
 /**
  * The AuditEvent of an access. Given its stamp, the event comes out as it is stored (resourceType, id, meta first, as
  * repo/meta.ts stamp() orders them), so that it is serialised once, without a copy.
  */
 export function toAuditEvent(r: AccessRecord, serverName: string, stored?: AuditStamp): AuditEvent {
-  const interaction = interactionOf(r.method, r.path, r.query);
+  return auditEventOf(accessFacts(r), serverName, stored && { id: stored.id, lastUpdated: new Date(stored.lastUpdated).toISOString() });
+}
+
+function auditEventOf(f: AuditFacts, serverName: string, stored?: { id: string; lastUpdated: string }): AuditEvent {
   const entity: AuditEventEntity[] = [];
-  const parts = r.path.split('/');
-  const [type, id] = parts;
-  const isQuery = interaction.code.startsWith('search') || interaction.code.startsWith('history-') && interaction.code !== 'history-instance';
-  if (isQuery) {
-    entity.push({
-      type: { system: ENTITY_TYPE, code: '2', display: 'System Object' },
-      role: { system: OBJECT_ROLE, code: '24', display: 'Query' },
-      description: r.path || undefined,
-      query: Buffer.from(r.query).toString('base64'),
-    });
-  } else if (type && id && !id.startsWith('$') && !type.startsWith('$') && /^[A-Z]/.test(type)) {
-    entity.push({ what: { reference: `${type}/${id}` }, type: { system: ENTITY_TYPE, code: '2', display: 'System Object' }, role: { system: OBJECT_ROLE, code: '4', display: 'Domain Resource' } });
-  } else if (r.path) {
-    entity.push({ type: { system: ENTITY_TYPE, code: '2', display: 'System Object' }, description: `${r.method} ${r.path}` });
-  }
-  if (r.patient) entity.push({ what: { reference: `Patient/${r.patient}` }, type: { system: ENTITY_TYPE, code: '1', display: 'Person' }, role: { system: OBJECT_ROLE, code: '1', display: 'Patient' } });
+  if (f.query) entity.push({ type: SYSTEM_OBJECT, role: { system: OBJECT_ROLE, code: '24', display: 'Query' }, description: f.query.description, query: f.query.base64 });
+  else if (f.resource) entity.push({ what: { reference: f.resource }, type: SYSTEM_OBJECT, role: { system: OBJECT_ROLE, code: '4', display: 'Domain Resource' } });
+  else if (f.other) entity.push({ type: SYSTEM_OBJECT, description: f.other });
+  if (f.patient) entity.push({ what: { reference: f.patient }, type: { system: ENTITY_TYPE, code: '1', display: 'Person' }, role: { system: OBJECT_ROLE, code: '1', display: 'Patient' } });
   return {
     resourceType: 'AuditEvent',
-    ...(stored ? { id: stored.id, meta: { versionId: '1', lastUpdated: new Date(stored.lastUpdated).toISOString() } } : {}),
-    type: { system: 'http://terminology.hl7.org/CodeSystem/audit-event-type', code: 'rest', display: 'RESTful Operation' },
-    subtype: [{ system: 'http://hl7.org/fhir/restful-interaction', code: interaction.code }],
-    action: interaction.action,
-    recorded: new Date(r.time).toISOString(),
-    outcome: outcomeOf(r.status),
-    outcomeDesc: `HTTP ${r.status}`,
+    ...(stored ? { id: stored.id, meta: { versionId: '1', lastUpdated: stored.lastUpdated } } : {}),
+    type: { system: EVENT_TYPE, code: 'rest', display: 'RESTful Operation' },
+    subtype: [{ system: SUBTYPE_SYSTEM, code: f.subtype }],
+    action: f.action,
+    recorded: f.recorded,
+    outcome: f.outcome,
+    outcomeDesc: f.outcomeDesc,
     agent: [
       {
         type: { coding: [{ system: DCM, code: '110153', display: 'Source Role ID' }] },
-        who: r.clientId ? { identifier: { system: 'urn:stride:client', value: r.clientId } } : { display: 'no valid access token' },
+        who: f.clientId ? { identifier: { system: CLIENT_SYSTEM, value: f.clientId } } : { display: 'no valid access token' },
         requestor: true,
-        ...(r.address ? { network: { address: r.address, type: '2' as const } } : {}),
+        ...(f.address ? { network: { address: f.address, type: '2' as const } } : {}),
       },
       { type: { coding: [{ system: DCM, code: '110152', display: 'Destination Role ID' }] }, who: { display: serverName }, requestor: false },
     ],
@@ -112,30 +145,73 @@ export function toAuditEvent(r: AccessRecord, serverName: string, stored?: Audit
 }
 
 /**
- * The search index rows of an AuditEvent built by toAuditEvent, written directly: what the R4 AuditEvent search
- * parameters (date, type, subtype, action, outcome, agent, entity, entity-role, patient) would extract from that fixed
- * shape, without running each parameter's FHIRPath on every access (that cost more than the access itself). The
- * audit tests search by each of them.
+ * The stored JSON of an access's AuditEvent, as JSON.stringify(toAuditEvent(access, serverName, stamp)) gives it,
+ * at a tenth of its cost (it ran on the event loop for every access): the event's text is fixed but for its string
+ * values, so the JSON of each shape (which optional parts are present) is built once by toAuditEvent itself, from
+ * facts whose every value is a placeholder, and cut at the placeholders; an event is then that text with its values
+ * put in. There is one definition of the event (auditEventOf), not a second hand-written serialiser.
  */
-export function auditIndexRows(event: AuditEvent): IndexRows {
-  const rows = new IndexRows();
-  const token = (param: string, system: string | undefined, code: string | undefined): void => addToken(rows, 'AuditEvent', param, system, code);
-  const time = Date.parse(event.recorded);
-  rows.add('date', ['date', time, time]);
-  token('type', event.type.system, event.type.code);
-  for (const s of event.subtype ?? []) token('subtype', s.system, s.code);
-  token('action', undefined, event.action);
-  token('outcome', undefined, event.outcome);
-  for (const agent of event.agent) {
-    const id = agent.who?.identifier;
-    if (id?.value) token('agent' + IDENTIFIER_SUFFIX, id.system, id.value);
+export class AuditJson {
+  private readonly templates = new Map<string, { parts: string[]; slots: number[] }>();
+
+  constructor(private readonly serverName: string) {}
+
+  render(facts: AuditFacts, stamp: AuditStamp): string {
+    const values = [stamp.id, new Date(stamp.lastUpdated).toISOString(), ...factValues(facts)];
+    const key = shapeOf(facts);
+    let template = this.templates.get(key);
+    if (!template) this.templates.set(key, (template = this.compile(facts)));
+    let out = template.parts[0];
+    for (let i = 0; i < template.slots.length; i++) out += JSON.stringify(values[template.slots[i]]) + template.parts[i + 1];
+    return out;
   }
-  for (const entity of event.entity ?? []) {
-    if (entity.role) token('entity-role', entity.role.system, entity.role.code);
-    const m = /^([A-Z][A-Za-z]+)\/([A-Za-z0-9\-.]{1,64})$/.exec(entity.what?.reference ?? '');
-    if (!m) continue;
-    rows.add('reference', ['entity', m[1], m[2]], `entity\u001f${m[1]}/${m[2]}`);
-    if (m[1] === 'Patient') rows.add('reference', ['patient', m[1], m[2]], `patient\u001f${m[1]}/${m[2]}`);
+
+  private compile(facts: AuditFacts): { parts: string[]; slots: number[] } {
+    let n = 2;
+    const slot = (): string => `@@stride-slot-${n++}@@`;
+    const placeholders = placeholderFacts(facts, slot);
+    const text = JSON.stringify(auditEventOf(placeholders, this.serverName, { id: '@@stride-slot-0@@', lastUpdated: '@@stride-slot-1@@' }));
+    const parts: string[] = [];
+    const slots: number[] = [];
+    let at = 0;
+    for (const m of text.matchAll(/"@@stride-slot-(\d+)@@"/g)) {
+      parts.push(text.slice(at, m.index));
+      slots.push(Number(m[1]));
+      at = m.index! + m[0].length;
+    }
+    parts.push(text.slice(at));
+    return { parts, slots };
   }
-  return rows;
+}
+
+/** Which optional parts an event has: events of one shape differ only in their string values. */
+function shapeOf(f: AuditFacts): string {
+  return `${f.clientId === undefined ? 0 : 1}${f.address === undefined ? 0 : 1}${f.query ? (f.query.description === undefined ? 'q' : 'Q') : f.resource !== undefined ? 'r' : f.other !== undefined ? 'o' : '-'}${f.patient === undefined ? 0 : 1}`;
+}
+
+/** The facts' values in a fixed order (after the stamp's two), the order placeholderFacts numbers them in. */
+function factValues(f: AuditFacts): string[] {
+  const values = [f.subtype, f.action, f.recorded, f.outcome, f.outcomeDesc];
+  if (f.clientId !== undefined) values.push(f.clientId);
+  if (f.address !== undefined) values.push(f.address);
+  if (f.query) {
+    if (f.query.description !== undefined) values.push(f.query.description);
+    values.push(f.query.base64);
+  } else if (f.resource !== undefined) values.push(f.resource);
+  else if (f.other !== undefined) values.push(f.other);
+  if (f.patient !== undefined) values.push(f.patient);
+  return values;
+}
+
+function placeholderFacts(f: AuditFacts, slot: () => string): AuditFacts {
+  const p = { subtype: slot(), action: slot(), recorded: slot(), outcome: slot(), outcomeDesc: slot() } as AuditFacts;
+  if (f.clientId !== undefined) p.clientId = slot();
+  if (f.address !== undefined) p.address = slot();
+  if (f.query) {
+    const description = f.query.description !== undefined ? slot() : undefined;
+    p.query = { ...(description !== undefined ? { description } : {}), base64: slot() };
+  } else if (f.resource !== undefined) p.resource = slot();
+  else if (f.other !== undefined) p.other = slot();
+  if (f.patient !== undefined) p.patient = slot();
+  return p;
 }

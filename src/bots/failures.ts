@@ -12,6 +12,7 @@ import type { Logger } from 'pino';
 import type { Repository } from '../repo/repository.js';
 import { addIssue } from './actions.js';
 import { BOT_IDENTIFIER_SYSTEM } from './findings.js';
+import { insertOwnAuditEvent } from '../auth/audit-store.js';
 
 export interface FailureOptions {
   tx: Repository;
@@ -49,13 +50,9 @@ export async function recordFailure(options: FailureOptions): Promise<void> {
     source: { observer: { display: 'Stride' } },
     entity: [...triggered].map(([key, version]) => ({ what: { reference: `${key}/_history/${version}` } })),
   };
-  try {
-    await tx.create(audit);
-  } catch (err) {
-    // The record is a convenience: the write and the returned issue stand without it.
-    if (!(err instanceof OperationOutcomeError)) throw err;
-    logger.error({ bot: botId, err }, 'could not record the bot failure as an AuditEvent');
-  }
+  // In the audit trail's table (src/auth/audit-store.ts), in the write's transaction. Its shape is fixed here and
+  // validated by test/bots/runtime.test.ts.
+  await insertOwnAuditEvent(tx.db, audit);
 }
 
 function errorMessage(error: unknown): string {

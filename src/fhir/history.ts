@@ -9,14 +9,22 @@ import { etag } from '../repo/meta.js';
 import { badRequest, notFound } from './outcomes.js';
 import { readHistory, type HistoryScope } from '../repo/history.js';
 import { parseJsonKeepingDecimals } from './json-decimals.js';
+import { AUDIT_TYPE } from '../auth/audit-store.js';
 
 export const instanceHistory: FhirHandler = async (req, ctx, { type, id }) => {
   // A resource that never existed has no history (404); a deleted one still has its versions.
-  if (!(await ctx.repo.readCurrent(type, id))) throw new OperationOutcomeError(notFound(`${type}/${id} not found`));
+  const current = await ctx.repo.readCurrent(type, id);
+  if (!current) throw new OperationOutcomeError(notFound(`${type}/${id} not found`));
+  if (type === AUDIT_TYPE) return auditHistory(req, ctx, current, `${type}/${id}/_history`);
   return history(req, ctx, { type, id }, `${type}/${id}/_history`);
 };
 
-export const typeHistory: FhirHandler = (req, ctx, { type }) => history(req, ctx, { type }, `${type}/_history`);
+export const typeHistory: FhirHandler = (req, ctx, { type }) => {
+  if (type === AUDIT_TYPE) {
+    throw new OperationOutcomeError(badRequest('AuditEvents record accesses and are never changed: they have no history as a type; search them by date (AuditEvent?date=ge...)'));
+  }
+  return history(req, ctx, { type }, `${type}/_history`);
+};
 
 export const systemHistory: FhirHandler = (req, ctx) => history(req, ctx, {}, '_history');
 
@@ -41,6 +49,19 @@ async function history(req: FhirRequest, ctx: RequestContext, scope: HistoryScop
   if (offset > 0) links.push(link('previous', pageUrl(ctx, path, { ...base, _offset: [String(Math.max(0, offset - count))] })));
   const entries = page.rows.map((row) => historyEntry(ctx, toStored(row)));
   return { status: 200, resource: bundle('history', entries, { total: page.total, link: links }) };
+}
+
+/** An AuditEvent's history: its one version, never changed (src/auth/audit-store.ts keeps no history rows). */
+function auditHistory(req: FhirRequest, ctx: RequestContext, current: StoredResource, path: string) {
+  const unsupported = UNSUPPORTED.find((name) => req.query[name]);
+  if (unsupported) throw new OperationOutcomeError(badRequest(`History with ${unsupported} is not supported here: use _since and _count`, unsupported));
+  const count = integerParam(req.query, '_count', ctx.config.defaultCount, 0, ctx.config.maxCount);
+  const since = instantParam(req.query, '_since');
+  const shown = since === undefined || current.lastUpdated >= since;
+  return {
+    status: 200,
+    resource: bundle('history', shown && count > 0 ? [historyEntry(ctx, current)] : [], { total: shown ? 1 : 0, link: [link('self', pageUrl(ctx, path, req.query))] }),
+  };
 }
 
 function historyEntry(ctx: RequestContext, stored: StoredResource): BundleEntry {

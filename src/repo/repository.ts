@@ -11,6 +11,7 @@ import { assertValid, type Validator } from '../validation/validator.js';
 import { conflict, gone, notFound, preconditionFailed } from '../fhir/outcomes.js';
 import { assertStorableType } from './rest-types.js';
 import { assertValidId, isValidId, newId, nextTimestamp, stamp } from './meta.js';
+import { AUDIT_TYPE, readAuditEvent, readAuditEvents, refuseAuditReach, searchAuditEvents } from '../auth/audit-store.js';
 import { insertCurrent, insertHistory, selectCurrent, selectCurrentMany, selectVersion, updateCurrent, writeVersionRows } from './queries.js';
 
 export interface RepositoryDeps {
@@ -87,6 +88,10 @@ export function toStored(row: ResourceRow): StoredResource {
   };
 }
 
+function mapStored(row: ResourceRow | undefined): StoredResource | undefined {
+  return row ? toStored(row) : undefined;
+}
+
 export class Repository {
   /** Resources written through this repository's transaction, in order (the bots' input). */
   readonly changes: StoredResource[] = [];
@@ -134,6 +139,8 @@ export class Repository {
   async readCurrent(type: string, id: string): Promise<StoredResource | undefined> {
     // No resource has an id outside R4's pattern; a URL's `a%00b` must not reach the database (PostgreSQL refuses NUL).
     if (!isValidId(id)) return undefined;
+    // AuditEvents are rows of the audit trail's table (src/auth/audit-store.ts), never resources written here.
+    if (type === AUDIT_TYPE) return mapStored(await readAuditEvent(this.db, id));
     const row = await this.db.get<ResourceRow>(selectCurrent(type, id));
     return row ? toStored(row) : undefined;
   }
@@ -144,12 +151,14 @@ export class Repository {
    */
   async readCurrentMany(keys: readonly string[]): Promise<Map<string, StoredResource>> {
     const pairs: Array<[string, string]> = [];
+    const audits: string[] = [];
     for (const key of new Set(keys)) {
       const slash = key.indexOf('/');
       const id = key.slice(slash + 1);
-      if (slash > 0 && isValidId(id)) pairs.push([key.slice(0, slash), id]);
+      if (slash > 0 && isValidId(id)) (key.slice(0, slash) === AUDIT_TYPE ? audits.push(id) : pairs.push([key.slice(0, slash), id]));
     }
     const out = new Map<string, StoredResource>();
+    for (const row of audits.length ? await readAuditEvents(this.db, audits) : []) out.set(`${AUDIT_TYPE}/${row.id}`, toStored(row));
     for (let i = 0; i < pairs.length; i += READ_MANY_CHUNK) {
       for (const row of await this.db.all<ResourceRow>(selectCurrentMany(pairs.slice(i, i + READ_MANY_CHUNK)))) {
         const stored = toStored(row);
@@ -174,7 +183,7 @@ export class Repository {
 
   async vread(type: string, id: string, versionId: number): Promise<StoredResource> {
     if (!isValidId(id)) throw new OperationOutcomeError(notFound(`${type}/${id}/_history/${versionId} not found`));
-    const row = await this.db.get<ResourceRow>(selectVersion(type, id, versionId));
+    const row = type === AUDIT_TYPE ? (versionId === 1 ? await readAuditEvent(this.db, id) : undefined) : await this.db.get<ResourceRow>(selectVersion(type, id, versionId));
     if (!row) throw new OperationOutcomeError(notFound(`${type}/${id}/_history/${versionId} not found`));
     const stored = toStored(row);
     if (stored.deleted) throw new OperationOutcomeError(gone(`${type}/${id} version ${versionId} is a deletion`));
@@ -183,7 +192,14 @@ export class Repository {
 
   async search(query: SearchQuery): Promise<SearchResult> {
     await this.flushIndex();
-    return this.deps.searcher.search(this.db, query);
+    return this.searchOn(this.db, query);
+  }
+
+  /** AuditEvents are searched in the audit trail's table; no other search reaches them (src/auth/audit-store.ts). */
+  private searchOn(db: Queryer, query: SearchQuery): Promise<SearchResult> {
+    if (query.resourceType === AUDIT_TYPE && !query.types) return searchAuditEvents(db, query);
+    refuseAuditReach(query);
+    return this.deps.searcher.search(db, query);
   }
 
   /**
@@ -191,7 +207,7 @@ export class Repository {
    * the read pool, so several run at once, beside the transaction's). It sees none of this transaction's writes.
    */
   searchCommitted(query: SearchQuery): Promise<SearchResult> {
-    return this.deps.searcher.search(this.deps.store.reader, query);
+    return this.searchOn(this.deps.store.reader, query);
   }
 
   /**

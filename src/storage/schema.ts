@@ -8,11 +8,15 @@ import { materializedViewTables } from '../analytics/materialized/schema.js';
 import { moneyTables } from '../money/schema.js';
 import { authTables } from '../auth/schema.js';
 import { jobTables } from '../jobs/schema.js';
+import { auditTables, moveStoredAuditEvents } from '../auth/audit-store.js';
+import type { Queryer } from './store.js';
 
 export interface Migration {
   version: number;
   name: string;
   statements(dialect: Dialect): string[];
+  /** Data moved once the statements ran, in the same transaction. */
+  after?(tx: Queryer): Promise<void>;
 }
 
 /** The search index tables of migration 2, without their `search_` prefix (a migration's list does not change). */
@@ -124,6 +128,14 @@ export const MIGRATIONS: readonly Migration[] = [
     name: 'scheduled job runs and sent messages',
     // Exactly-once runs (a unique (job, slot) key and a lease) and messages (a unique key per invoice and step): src/jobs/schema.ts.
     statements: jobTables,
+  },
+  {
+    version: 13,
+    name: 'the audit trail table',
+    // An access is a row of its own table, its AuditEvent built when read (src/auth/audit-store.ts); AuditEvents
+    // stored as resources before move into it.
+    statements: auditTables,
+    after: async (tx) => void (await moveStoredAuditEvents(tx)),
   },
 ];
 
