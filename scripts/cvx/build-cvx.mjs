@@ -4,6 +4,7 @@
  * against (src/validation/cvx.ts), from the CDC short descriptions in scripts/cvx/sources/, newest first:
  *   2025-09-03.fsh  CDC's table as of 2025-09-03 (ValueSet immunization-all-cvx, version 20250903)
  *   2023-09-20.fsh  CDC's table as of 2023-09-20 (dvci/shc-terminology input/fsh/immunization-all-cvx.fsh @0cb669be)
+ *   2022-08-17.txt  CDC's cvx.txt last updated 2022-08-17 (dvci/shc-terminology script/cvx/cvx_cdc.txt @088cca77)
  *   2014.txt        CDC's table as of November 2014 (HealthIntersections/fhirserver sql/tx_db.sql @6122b003)
  * Each file's header says exactly where it was copied from. For every code the output lists the latest short
  * description first (what the validator names as the valid display), then the different ones CDC published earlier.
@@ -19,6 +20,7 @@ const OUT = path.resolve(HERE, '../../src/validation/data/cvx.json');
 const SOURCES = [
   { file: '2025-09-03.fsh', asOf: '2025-09-03' },
   { file: '2023-09-20.fsh', asOf: '2023-09-20' },
+  { file: '2022-08-17.txt', asOf: '2022-08-17' },
   { file: '2014.txt', asOf: '2014-11-03' },
 ];
 

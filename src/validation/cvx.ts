@@ -1,7 +1,8 @@
 /**
  * The CVX code system (http://hl7.org/fhir/sid/cvx; R4 cvx.html: CDC's "Vaccines Administered" codes), checked
- * offline from CDC's own short descriptions (data/cvx.json, built by scripts/cvx/build-cvx.mjs from three published
- * versions of CDC's table: 2014, 2023-09-20 and 2025-09-03; each source file names where it was copied from).
+ * offline from CDC's own short descriptions (data/cvx.json, built by scripts/cvx/build-cvx.mjs from four published
+ * versions of CDC's table: 2014, 2022-08-17, 2023-09-20 and 2025-09-03; each source file names where it was copied
+ * from).
  *
  * The rule, for a Coding whose system is CVX:
  * - its code must be one CDC has published. The HL7 reference validator reports an unknown code as an error when it
