@@ -8,10 +8,12 @@
  *   meaning of the symbol in the code" is an absolute URI (R4 terminologies.html#4.1: "the system SHALL be an
  *   absolute URI"; an OID is written `urn:oid:1.2.3`, datatypes.html#oid). A bare OID or a relative name cannot
  *   identify anything.
+ * - Coding in the CVX code system: the code and display against CDC's table (cvx.ts).
  */
 import { createHash } from 'node:crypto';
 import type { OperationOutcomeIssue } from '@medplum/fhirtypes';
 import { issue } from './issues.js';
+import { checkCvxCoding } from './cvx.js';
 
 const BASE64 = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/;
 /** RFC 6838 §4.2 restricted-name for type and subtype; RFC 2045 parameters (`; charset=utf-8`). */
@@ -24,6 +26,7 @@ const SYSTEM_TYPES = new Set(['Coding', 'Identifier', 'Quantity', 'Age', 'Count'
 export function checkDatatype(type: string, value: Record<string, unknown>, path: string, out: OperationOutcomeIssue[]): void {
   if (type === 'Attachment') checkAttachment(value, path, out);
   else if (SYSTEM_TYPES.has(type)) checkSystem(value.system, `${path}.system`, type, out);
+  if (type === 'Coding') checkCvxCoding(value, path, out);
 }
 
 /** Datatypes this module has a rule for (walk.ts asks before calling). */
