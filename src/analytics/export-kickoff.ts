@@ -4,6 +4,7 @@
  * or a value it cannot honour, is a 400 with an OperationOutcome naming it; with `Prefer: handling=lenient` it is left
  * out instead and said in the manifest's error file, as the specification allows.
  */
+import { AUDIT_TYPE } from '../auth/audit-store.js';
 import { OperationOutcomeError } from '@medplum/core';
 import type { Group, Parameters, Reference } from '@medplum/fhirtypes';
 import { badRequest } from '../fhir/outcomes.js';
@@ -148,7 +149,8 @@ export function compartmentTypes(): string[] {
 }
 
 function checkTypes(level: ExportSpec['level'], values: string[] | undefined, refusals: Refusals): string[] {
-  const allowed = level === 'system' ? [...loadDefinitions().resourceTypes] : compartmentTypes();
+  // AuditEvents are the audit trail, searched by themselves (src/auth/audit-store.ts), not exported.
+  const allowed = (level === 'system' ? [...loadDefinitions().resourceTypes] : compartmentTypes()).filter((t) => t !== AUDIT_TYPE);
   const asked = (values ?? []).flatMap((v) => v.split(',')).map((t) => t.trim()).filter(Boolean);
   if (asked.length === 0) return allowed.sort();
   const known = loadDefinitions().resourceTypeSet;
@@ -156,6 +158,7 @@ function checkTypes(level: ExportSpec['level'], values: string[] | undefined, re
   const types = new Set<string>();
   for (const type of asked) {
     if (!known.has(type)) refusals.refuse(`_type names "${type}", which is not an R4 resource type`, '_type');
+    else if (type === AUDIT_TYPE) refusals.refuse('_type names AuditEvent: the audit trail is not in Bulk export; search it (GET AuditEvent?date=ge...)', '_type');
     else if (!inScope.has(type)) refusals.refuse(`_type names ${type}, which is outside the R4 Patient compartment: a ${level === 'group' ? 'Group' : 'Patient'} export holds only the compartment's types`, '_type');
     else types.add(type);
   }

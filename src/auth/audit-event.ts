@@ -75,8 +75,11 @@ export interface AuditFacts {
   /** The client, when the request had a valid token. */
   clientId?: string;
   address?: string;
-  /** A query (search, history of a type or system): its path below the base, if any, and the query base64-encoded. */
-  query?: { description?: string; base64: string };
+  /**
+   * A query (search, history of a type or system): its path below the base, if any, and the query string
+   * base64-encoded, if there is one (an empty string is no FHIR value: R4 ele-1).
+   */
+  query?: { description?: string; base64?: string };
   /** The resource read or written, `Type/id`. */
   resource?: string;
   /** Anything else (an operation, a Bundle): `METHOD path`. */
@@ -85,23 +88,71 @@ export interface AuditFacts {
   patient?: string;
 }
 
-export function accessFacts(r: AccessRecord): AuditFacts {
+/**
+ * An access as the audit trail stores it (src/auth/audit-store.ts, a column each): what its AuditEvent states,
+ * in the plainest form (epoch ms, the raw query string, ids), built on the request's path for every access.
+ */
+export interface AuditColumns {
+  recorded: number;
+  subtype: string;
+  action: string;
+  outcome: string;
+  /** The HTTP status; null for an event of Stride's own that is not an access. */
+  status: number | null;
+  client_id: string | null;
+  address: string | null;
+  /** 'q' a query, 'r' a resource, 'o' anything else (an operation, a Bundle), '-' nothing; 'x' an event kept whole. */
+  entity_kind: string;
+  /** `Type/id` of the resource ('r'). */
+  entity_ref: string | null;
+  /** The query's path below the base ('q', null for the base itself), or `METHOD path` ('o'). */
+  entity_text: string | null;
+  /** The raw query string ('q'). */
+  query: string | null;
+  /** The id of a patient-scoped client's patient. */
+  patient: string | null;
+}
+
+const RESOURCE_TYPE = /^[A-Z][A-Za-z]{0,63}$/;
+const RESOURCE_ID = /^[A-Za-z0-9\-.]{1,64}$/;
+
+export function accessColumns(r: AccessRecord): AuditColumns {
   const interaction = interactionOf(r.method, r.path, r.query);
-  const facts: AuditFacts = {
-    subtype: interaction.code,
-    action: interaction.action!,
-    recorded: new Date(r.time).toISOString(),
-    outcome: outcomeOf(r.status)!,
-    outcomeDesc: `HTTP ${r.status}`,
-  };
-  if (r.clientId) facts.clientId = r.clientId;
-  if (r.address) facts.address = r.address;
   const [type, id] = r.path.split('/');
   const isQuery = interaction.code.startsWith('search') || (interaction.code.startsWith('history-') && interaction.code !== 'history-instance');
-  if (isQuery) facts.query = { ...(r.path ? { description: r.path } : {}), base64: Buffer.from(r.query).toString('base64') };
-  else if (type && id && !id.startsWith('$') && !type.startsWith('$') && /^[A-Z]/.test(type)) facts.resource = `${type}/${id}`;
-  else if (r.path) facts.other = `${r.method} ${r.path}`;
-  if (r.patient) facts.patient = `Patient/${r.patient}`;
+  // A resource is named when the path names one the way FHIR can (a type, an R4 id); any other path is kept as text.
+  const isResource = !isQuery && id !== undefined && RESOURCE_TYPE.test(type) && RESOURCE_ID.test(id);
+  return {
+    recorded: r.time,
+    subtype: interaction.code,
+    action: interaction.action!,
+    outcome: outcomeOf(r.status)!,
+    status: r.status,
+    client_id: r.clientId || null,
+    address: r.address ? r.address.slice(0, 256) : null,
+    entity_kind: isQuery ? 'q' : isResource ? 'r' : r.path ? 'o' : '-',
+    entity_ref: isResource ? `${type}/${id}` : null,
+    entity_text: isQuery ? r.path || null : isResource || !r.path ? null : `${r.method} ${r.path}`,
+    query: isQuery ? r.query : null,
+    patient: r.patient || null,
+  };
+}
+
+/** What the event of stored columns says. */
+export function factsOf(c: AuditColumns): AuditFacts {
+  const facts: AuditFacts = {
+    subtype: c.subtype,
+    action: c.action as AuditFacts['action'],
+    recorded: new Date(c.recorded).toISOString(),
+    outcome: c.outcome as AuditFacts['outcome'],
+    outcomeDesc: `HTTP ${c.status}`,
+  };
+  if (c.client_id !== null) facts.clientId = c.client_id;
+  if (c.address !== null) facts.address = c.address;
+  if (c.entity_kind === 'q') facts.query = { ...(c.entity_text !== null ? { description: c.entity_text } : {}), ...(c.query ? { base64: Buffer.from(c.query).toString('base64') } : {}) };
+  else if (c.entity_kind === 'r' && c.entity_ref !== null) facts.resource = c.entity_ref;
+  else if (c.entity_kind === 'o' && c.entity_text !== null) facts.other = c.entity_text;
+  if (c.patient !== null) facts.patient = `Patient/${c.patient}`;
   return facts;
 }
 
@@ -112,7 +163,7 @@ const SYSTEM_OBJECT = { system: ENTITY_TYPE, code: '2', display: 'System Object'
  * repo/meta.ts stamp() orders them), so that it is serialised once, without a copy.
  */
 export function toAuditEvent(r: AccessRecord, serverName: string, stored?: AuditStamp): AuditEvent {
-  return auditEventOf(accessFacts(r), serverName, stored && { id: stored.id, lastUpdated: new Date(stored.lastUpdated).toISOString() });
+  return auditEventOf(factsOf(accessColumns(r)), serverName, stored && { id: stored.id, lastUpdated: new Date(stored.lastUpdated).toISOString() });
 }
 
 function auditEventOf(f: AuditFacts, serverName: string, stored?: { id: string; lastUpdated: string }): AuditEvent {
@@ -186,7 +237,8 @@ export class AuditJson {
 
 /** Which optional parts an event has: events of one shape differ only in their string values. */
 function shapeOf(f: AuditFacts): string {
-  return `${f.clientId === undefined ? 0 : 1}${f.address === undefined ? 0 : 1}${f.query ? (f.query.description === undefined ? 'q' : 'Q') : f.resource !== undefined ? 'r' : f.other !== undefined ? 'o' : '-'}${f.patient === undefined ? 0 : 1}`;
+  const query = f.query ? `q${f.query.description === undefined ? 0 : 1}${f.query.base64 === undefined ? 0 : 1}` : '';
+  return `${f.clientId === undefined ? 0 : 1}${f.address === undefined ? 0 : 1}${query || (f.resource !== undefined ? 'r' : f.other !== undefined ? 'o' : '-')}${f.patient === undefined ? 0 : 1}`;
 }
 
 /** The facts' values in a fixed order (after the stamp's two), the order placeholderFacts numbers them in. */
@@ -196,7 +248,7 @@ function factValues(f: AuditFacts): string[] {
   if (f.address !== undefined) values.push(f.address);
   if (f.query) {
     if (f.query.description !== undefined) values.push(f.query.description);
-    values.push(f.query.base64);
+    if (f.query.base64 !== undefined) values.push(f.query.base64);
   } else if (f.resource !== undefined) values.push(f.resource);
   else if (f.other !== undefined) values.push(f.other);
   if (f.patient !== undefined) values.push(f.patient);
@@ -209,7 +261,8 @@ function placeholderFacts(f: AuditFacts, slot: () => string): AuditFacts {
   if (f.address !== undefined) p.address = slot();
   if (f.query) {
     const description = f.query.description !== undefined ? slot() : undefined;
-    p.query = { ...(description !== undefined ? { description } : {}), base64: slot() };
+    const base64 = f.query.base64 !== undefined ? slot() : undefined;
+    p.query = { ...(description !== undefined ? { description } : {}), ...(base64 !== undefined ? { base64 } : {}) };
   } else if (f.resource !== undefined) p.resource = slot();
   else if (f.other !== undefined) p.other = slot();
   if (f.patient !== undefined) p.patient = slot();

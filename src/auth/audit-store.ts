@@ -20,7 +20,7 @@ import { badRequest } from '../fhir/outcomes.js';
 import { dateRange, invalid, splitEscaped, splitPrefix, splitSystem, unescape, clampTime } from '../search/values.js';
 import { rangeCondition } from '../search/params/date.js';
 import { isValidId, newId, nextTimestamp, stamp } from '../repo/meta.js';
-import { AuditJson, CLIENT_SYSTEM, EVENT_TYPE, OBJECT_ROLE, SUBTYPE_SYSTEM, type AuditFacts } from './audit-event.js';
+import { AuditJson, CLIENT_SYSTEM, EVENT_TYPE, factsOf, OBJECT_ROLE, SUBTYPE_SYSTEM, type AuditColumns } from './audit-event.js';
 
 export const AUDIT_TYPE = 'AuditEvent';
 
@@ -28,7 +28,8 @@ export function auditTables(): string[] {
   return [
     // entity_kind: 'q' a query (entity_text its path, query its query string), 'r' a resource (entity_ref `Type/id`),
     // 'o' anything else (entity_text `METHOD path`), '-' nothing; 'x' an event of Stride's own that is not an access
-    // (a bot's failure), kept whole in content. patient: the id of a patient-scoped client's patient.
+    // (a bot's failure), kept whole in content, with the systems of its subtype and of its agent's identifier (in
+    // client_id): an access's are fixed, these columns NULL. patient: the id of a patient-scoped client's patient.
     `CREATE TABLE audit_event (
       id VARCHAR(64) NOT NULL PRIMARY KEY,
       recorded BIGINT NOT NULL,
@@ -44,7 +45,9 @@ export function auditTables(): string[] {
       entity_text TEXT,
       query TEXT,
       patient VARCHAR(64),
-      content TEXT
+      content TEXT,
+      subtype_system VARCHAR(200),
+      agent_system VARCHAR(200)
     )`,
     // The further resources an event of Stride's own other than an access names (a bot's failure on a transaction's
     // several resources): the first is the row's entity_ref, each is here.
@@ -53,88 +56,53 @@ export function auditTables(): string[] {
       entity_ref VARCHAR(200) NOT NULL,
       PRIMARY KEY (entity_ref, id)
     )`,
+    // Partial indexes: an access with no client, resource or patient (most have no patient) costs them nothing.
     'CREATE INDEX audit_event_recorded ON audit_event (recorded)',
-    'CREATE INDEX audit_event_client ON audit_event (client_id, recorded)',
-    'CREATE INDEX audit_event_ref ON audit_event (entity_ref, recorded)',
-    'CREATE INDEX audit_event_patient ON audit_event (patient, recorded)',
+    'CREATE INDEX audit_event_client ON audit_event (client_id, recorded) WHERE client_id IS NOT NULL',
+    'CREATE INDEX audit_event_ref ON audit_event (entity_ref, recorded) WHERE entity_ref IS NOT NULL',
+    'CREATE INDEX audit_event_patient ON audit_event (patient, recorded) WHERE patient IS NOT NULL',
   ];
 }
 
-/** An access to write: its facts, its id, and when it is written (version 1's lastUpdated). */
+/** An access to write: its columns, its id, and when it is written (version 1's lastUpdated). */
 export interface AuditRow {
   id: string;
   lastUpdated: number;
-  facts: AuditFacts;
-  /** The raw query string, for a query (the facts hold it base64-encoded, as the AuditEvent does). */
-  query?: string;
-  patient?: string;
+  columns: AuditColumns;
 }
 
-const COLUMNS = 14;
-/** Rows per INSERT: SQLite takes 32,766 bound values, PostgreSQL 65,535; 500 rows of 14 stay far below both. */
-export const AUDIT_ROWS_PER_INSERT = 500;
+/** The columns of an access's row, in the order auditValues gives them. */
+export const AUDIT_COLUMNS = ['id', 'recorded', 'last_updated', 'subtype', 'action', 'outcome', 'status', 'client_id', 'address', 'entity_kind', 'entity_ref', 'entity_text', 'query', 'patient'] as const;
 
-export function insertAuditRows(rows: readonly AuditRow[]): Sql {
-  const strings = ['INSERT INTO audit_event (id, recorded, last_updated, subtype, action, outcome, status, client_id, address, entity_kind, entity_ref, entity_text, query, patient) VALUES ('];
+export function auditValues(r: AuditRow): unknown[] {
+  const c = r.columns;
+  return [r.id, c.recorded, r.lastUpdated, c.subtype, c.action, c.outcome, c.status, c.client_id, c.address, c.entity_kind, c.entity_ref, c.entity_text, c.query, c.patient];
+}
+
+/** A multi-row INSERT of accesses inside a transaction (migration 13's move); the audit log appends with Store.appendRows. */
+function insertAuditRows(rows: readonly AuditRow[]): Sql {
+  const strings = [`INSERT INTO audit_event (${AUDIT_COLUMNS.join(', ')}) VALUES (`];
   const values: unknown[] = [];
   rows.forEach((r, i) => {
-    const f = r.facts;
     if (i > 0) strings[strings.length - 1] += ', (';
-    values.push(
-      r.id,
-      Date.parse(f.recorded),
-      r.lastUpdated,
-      f.subtype,
-      f.action,
-      f.outcome,
-      Number(f.outcomeDesc.slice(5)),
-      f.clientId ?? null,
-      f.address ?? null,
-      f.query ? 'q' : f.resource !== undefined ? 'r' : f.other !== undefined ? 'o' : '-',
-      f.resource ?? null,
-      f.query?.description ?? f.other ?? null,
-      f.query ? (r.query ?? '') : null,
-      r.patient ?? null,
-    );
-    for (let c = 1; c < COLUMNS; c++) strings.push(', ');
+    values.push(...auditValues(r));
+    for (let c = 1; c < AUDIT_COLUMNS.length; c++) strings.push(', ');
     strings.push(')');
   });
   return fragments(strings, values);
 }
 
-interface StoredAudit {
+interface StoredAudit extends Omit<AuditColumns, 'recorded' | 'status'> {
   id: string;
   recorded: number | string;
   last_updated: number | string;
-  subtype: string;
-  action: string;
-  outcome: string;
-  status: number | string;
-  client_id: string | null;
-  address: string | null;
-  entity_kind: string;
-  entity_ref: string | null;
-  entity_text: string | null;
-  query: string | null;
-  patient: string | null;
+  status: number | string | null;
   content: string | null;
 }
 
-function factsOf(row: StoredAudit): AuditFacts {
-  const facts: AuditFacts = {
-    subtype: row.subtype,
-    action: row.action as AuditFacts['action'],
-    recorded: new Date(Number(row.recorded)).toISOString(),
-    outcome: row.outcome as AuditFacts['outcome'],
-    outcomeDesc: `HTTP ${Number(row.status)}`,
-  };
-  if (row.client_id !== null) facts.clientId = row.client_id;
-  if (row.address !== null) facts.address = row.address;
-  if (row.entity_kind === 'q') facts.query = { ...(row.entity_text !== null ? { description: row.entity_text } : {}), base64: Buffer.from(row.query ?? '').toString('base64') };
-  else if (row.entity_kind === 'r' && row.entity_ref !== null) facts.resource = row.entity_ref;
-  else if (row.entity_kind === 'o' && row.entity_text !== null) facts.other = row.entity_text;
-  if (row.patient !== null) facts.patient = `Patient/${row.patient}`;
-  return facts;
+/** A row as read (PostgreSQL gives BIGINT as text) as the columns it was written with. */
+function columnsOf(row: StoredAudit): AuditColumns {
+  return { ...row, recorded: Number(row.recorded), status: row.status === null ? null : Number(row.status) };
 }
 
 const json = new AuditJson('Stride');
@@ -142,7 +110,7 @@ const json = new AuditJson('Stride');
 /** A stored access as the row of a resource: its AuditEvent, version 1. */
 function toResourceRow(row: StoredAudit): ResourceRow {
   const lastUpdated = Number(row.last_updated);
-  const content = row.content ?? json.render(factsOf(row), { id: row.id, lastUpdated });
+  const content = row.content ?? json.render(factsOf(columnsOf(row)), { id: row.id, lastUpdated });
   return { resource_type: AUDIT_TYPE, id: row.id, version_id: 1, last_updated: lastUpdated, deleted: 0, content };
 }
 
@@ -155,8 +123,10 @@ export async function insertOwnAuditEvent(tx: Queryer, event: AuditEvent, stored
   const lastUpdated = stored?.lastUpdated ?? nextTimestamp();
   const content = stored?.json ?? stamp(event, id, 1, lastUpdated).json;
   const refs = [...new Set((event.entity ?? []).map((e) => REFERENCE_OF.exec(e.what?.reference ?? '')?.[1]).filter((r): r is string => r !== undefined))];
-  await tx.run(sql`INSERT INTO audit_event (id, recorded, last_updated, subtype, action, outcome, status, client_id, address, entity_kind, entity_ref, entity_text, query, patient, content)
-    VALUES (${id}, ${Date.parse(event.recorded)}, ${lastUpdated}, ${event.subtype?.[0]?.code ?? ''}, ${event.action ?? 'E'}, ${event.outcome ?? '8'}, ${null}, ${null}, ${null}, 'x', ${refs[0] ?? null}, ${null}, ${null}, ${null}, ${content})`);
+  const agent = (event.agent ?? []).find((a) => a.who?.identifier?.value)?.who?.identifier;
+  const subtype = event.subtype?.[0];
+  await tx.run(sql`INSERT INTO audit_event (id, recorded, last_updated, subtype, subtype_system, action, outcome, status, client_id, agent_system, address, entity_kind, entity_ref, entity_text, query, patient, content)
+    VALUES (${id}, ${Date.parse(event.recorded)}, ${lastUpdated}, ${subtype?.code ?? ''}, ${subtype?.system ?? ''}, ${event.action ?? ''}, ${event.outcome ?? ''}, ${null}, ${agent?.value ?? null}, ${agent?.system ?? ''}, ${null}, 'x', ${refs[0] ?? null}, ${null}, ${null}, ${null}, ${content})`);
   for (const ref of refs.slice(1)) await tx.run(sql`INSERT INTO audit_event_entity (id, entity_ref) VALUES (${id}, ${ref})`);
   return id;
 }
@@ -201,18 +171,51 @@ function refused(name: string, what: string): OperationOutcomeError {
   return new OperationOutcomeError(badRequest(`AuditEvents are kept in Stride's audit trail, searched by themselves: ${what} is not served for them`, name));
 }
 
-/** `Type/id`, an absolute URL ending in one, or a bare id (any type). */
-function referenceMatch(column: Sql, value: string, orPatient: boolean): Sql {
-  const text = unescape(value);
-  const m = /(?:^|\/)([A-Z][A-Za-z]+)\/([A-Za-z0-9\-.]{1,64})(?:\/_history\/[^/]+)?$/.exec(text);
-  if (m) {
-    const ref = `${m[1]}/${m[2]}`;
-    return orPatient && m[1] === 'Patient' ? sql`(${column} = ${ref} OR patient = ${m[2]})` : sql`${column} = ${ref}`;
+/**
+ * What a reference search value names: `Type/id` (with or without `/_history/n`; an absolute URL only under this
+ * server's base, as for any reference search), or a bare id of any type; undefined when it names nothing here.
+ */
+function targetOf(value: string, baseUrl: string | undefined): { type?: string; id: string } | undefined {
+  let text = unescape(value);
+  if (/^[a-z][a-z0-9+.-]*:/i.test(text)) {
+    const base = baseUrl?.replace(/\/+$/, '');
+    if (!base || !text.startsWith(`${base}/`)) return undefined;
+    text = text.slice(base.length + 1);
   }
-  if (/^[A-Za-z0-9\-.]{1,64}$/.test(text)) {
-    return orPatient ? sql`(${column} LIKE ${`%/${text}`} OR patient = ${text})` : sql`${column} LIKE ${`%/${text}`}`;
-  }
-  return raw('1 = 0');
+  const m = /^([A-Z][A-Za-z]{0,63})\/([A-Za-z0-9\-.]{1,64})(?:\/_history\/[^/]+)?$/.exec(text);
+  if (m) return { type: m[1], id: m[2] };
+  return /^[A-Za-z0-9\-.]{1,64}$/.test(text) ? { id: text } : undefined;
+}
+
+/** A `Type/id` column naming the target; a bare id matches any type, case-sensitively on both engines (not LIKE's way). */
+function refIs(column: Sql, target: { type?: string; id: string }): Sql {
+  if (target.type) return sql`${column} = ${`${target.type}/${target.id}`}`;
+  const suffix = `/${target.id}`;
+  return sql`(${column} LIKE ${`%${suffix}`} AND substr(${column}, length(${column}) - ${suffix.length - 1}) = ${suffix})`;
+}
+
+/** An event naming the target as its resource, as one of the further resources of a bot failure, or as its patient. */
+function entityIs(target: { type?: string; id: string }): Sql {
+  const patient = target.type === undefined || target.type === 'Patient' ? sql` OR patient = ${target.id}` : raw('');
+  return sql`(${refIs(raw('entity_ref'), target)}${patient} OR id IN (SELECT e.id FROM audit_event_entity e WHERE ${refIs(raw('e.entity_ref'), target)}))`;
+}
+
+/** The events in a patient's compartment (R4 AuditEvent `patient`: an agent or an entity that is the Patient). */
+function patientIs(id: string): Sql {
+  return entityIs({ type: 'Patient', id });
+}
+
+/**
+ * A token's values against a code column and the column of its system: an access's systems are fixed (NULL in the
+ * column means the default given); an event kept whole (a bot's failure) has its own.
+ */
+function tokens(name: string, values: readonly string[], code: Sql, system: Sql, defaultSystem: string): Sql {
+  const parts = values.map((v) => {
+    const t = splitSystem(v);
+    if (t.code === '') throw invalid(name, 'a token needs a code');
+    return t.system === undefined ? sql`${code} = ${t.code}` : sql`(${code} = ${t.code} AND COALESCE(${system}, ${defaultSystem}) = ${t.system})`;
+  });
+  return sql`(${join(parts, ' OR ')})`;
 }
 
 /** Whether a token value `[system|]code` names `code` in `system` (a value's system, when given, must be the same). */
@@ -220,13 +223,6 @@ function tokenIs(value: string, system: string | undefined, code: string): boole
   const t = splitSystem(value);
   if (t.code !== code) return false;
   return t.system === undefined || t.system === (system ?? '');
-}
-
-function codes(name: string, values: readonly string[], system: string | undefined, column: Sql): Sql {
-  const wanted = values.map((v) => splitSystem(v)).filter((t) => t.system === undefined || t.system === (system ?? ''));
-  if (wanted.length === 0) return raw('1 = 0');
-  if (wanted.some((t) => t.code === '')) throw invalid(name, 'a token needs a code');
-  return sql`${column} IN (${join(wanted.map((t) => sql`${t.code}`), ', ')})`;
 }
 
 function dateMatch(name: string, column: Sql, value: string): Sql {
@@ -241,7 +237,7 @@ function dateMatch(name: string, column: Sql, value: string): Sql {
 }
 
 /** One `name[:modifier]=a,b`: its condition (the values ORed), or undefined for a parameter not served. */
-function condition(key: string, value: string): Sql | undefined {
+function condition(key: string, value: string, baseUrl: string | undefined): Sql | undefined {
   const [name, modifier, ...more] = key.split(':');
   if (more.length > 0) return undefined;
   const values = splitEscaped(value, ',');
@@ -264,28 +260,30 @@ function condition(key: string, value: string): Sql | undefined {
       return values.some((v) => tokenIs(v, EVENT_TYPE, 'rest')) ? raw('1 = 1') : raw('1 = 0');
     case 'subtype':
       plain();
-      return codes(key, values, SUBTYPE_SYSTEM, raw('subtype'));
+      return tokens(key, values, raw('subtype'), raw('subtype_system'), SUBTYPE_SYSTEM);
     case 'action':
       plain();
-      return codes(key, values, undefined, raw('action'));
+      return tokens(key, values, raw('action'), raw('NULL'), '');
     case 'outcome':
       plain();
-      return codes(key, values, undefined, raw('outcome'));
+      return tokens(key, values, raw('outcome'), raw('NULL'), '');
     case 'agent':
       // The client is the agent's identifier, never a reference: `agent=...` matches nothing, as it would stored.
       if (modifier === undefined) return raw('1 = 0');
       if (modifier !== 'identifier') throw invalid(key, `the :${modifier} modifier is not supported on AuditEvent's agent (use agent:identifier)`);
-      return codes(key, values, CLIENT_SYSTEM, raw('client_id'));
+      return tokens(key, values, raw('client_id'), raw('agent_system'), CLIENT_SYSTEM);
     case 'entity':
       plain();
       return any((v) => {
-        const own = referenceMatch(raw('entity_ref'), v, true);
-        const further = referenceMatch(raw('e.entity_ref'), v, false);
-        return sql`(${own} OR id IN (SELECT e.id FROM audit_event_entity e WHERE ${further}))`;
+        const target = targetOf(v, baseUrl);
+        return target ? entityIs(target) : raw('1 = 0');
       });
     case 'patient':
       plain();
-      return any((v) => (/^[A-Za-z0-9\-.]{1,64}$/.test(unescape(v)) ? sql`(patient = ${unescape(v)} OR entity_ref = ${`Patient/${unescape(v)}`})` : referenceMatch(raw('entity_ref'), v, true)));
+      return any((v) => {
+        const target = targetOf(v, baseUrl);
+        return target && (target.type === undefined || target.type === 'Patient') ? patientIs(target.id) : raw('1 = 0');
+      });
     case 'entity-role':
       plain();
       return any((v) => {
@@ -321,7 +319,7 @@ export async function searchAuditEvents(db: Queryer, query: SearchQuery): Promis
     if (name === '_cursor') throw invalid(key, 'AuditEvent pages are addressed by _offset');
     for (const value of values) {
       if (value === '') continue;
-      const c = condition(key, value);
+      const c = condition(key, value, query.baseUrl);
       if (!c) {
         if (!unknown.includes(key)) unknown.push(key);
         break;
@@ -337,7 +335,7 @@ export async function searchAuditEvents(db: Queryer, query: SearchQuery): Promis
   }
   const patient = query.access?.patient ?? (query.compartment?.type === 'Patient' ? query.compartment.id : undefined);
   if (query.compartment && query.compartment.type !== 'Patient') throw refused('compartment', `the ${query.compartment.type} compartment`);
-  if (patient !== undefined) where.push(sql`(patient = ${patient} OR entity_ref = ${`Patient/${patient}`})`);
+  if (patient !== undefined) where.push(patientIs(patient));
   const sortValues = (query.params._sort ?? []).flatMap((v) => v.split(',')).map((v) => v.trim()).filter(Boolean);
   if (sortValues.length > 1 || (sortValues.length === 1 && !SORTS[sortValues[0]])) {
     throw invalid('_sort', `AuditEvents sort by one of ${Object.keys(SORTS).join(', ')}`);
@@ -370,26 +368,37 @@ export function refuseAuditReach(query: SearchQuery): void {
 
 /** What a stored AuditEvent resource of the access shape (toAuditEvent's) states, for moving it into the table. */
 function legacyRow(id: string, lastUpdated: number, event: AuditEvent): AuditRow | undefined {
-  if (event.subtype?.[0]?.system !== SUBTYPE_SYSTEM) return undefined;
+  if (event.subtype?.[0]?.system !== SUBTYPE_SYSTEM || !event.subtype[0].code) return undefined;
   const status = /^HTTP (\d{3})$/.exec(event.outcomeDesc ?? '')?.[1];
-  if (!event.recorded || !event.action || !event.outcome || !status) return undefined;
-  const facts: AuditFacts = { subtype: event.subtype?.[0]?.code ?? 'operation', action: event.action, recorded: event.recorded, outcome: event.outcome, outcomeDesc: `HTTP ${status}` };
+  const recorded = Date.parse(event.recorded ?? '');
+  if (Number.isNaN(recorded) || !event.action || !event.outcome || !status) return undefined;
   const requestor = event.agent?.find((a) => a.requestor);
-  if (requestor?.who?.identifier?.value) facts.clientId = requestor.who.identifier.value;
-  if (requestor?.network?.address) facts.address = requestor.network.address;
-  let query: string | undefined;
-  let patient: string | undefined;
+  const columns: AuditColumns = {
+    recorded,
+    subtype: event.subtype[0].code,
+    action: event.action,
+    outcome: event.outcome,
+    status: Number(status),
+    client_id: requestor?.who?.identifier?.value ?? null,
+    address: requestor?.network?.address ?? null,
+    entity_kind: '-',
+    entity_ref: null,
+    entity_text: null,
+    query: null,
+    patient: null,
+  };
   for (const e of event.entity ?? []) {
     const role = e.role?.code;
-    if (role === '24') {
-      query = Buffer.from(e.query ?? '', 'base64').toString('utf8');
-      facts.query = { ...(e.description !== undefined ? { description: e.description } : {}), base64: e.query ?? '' };
-    } else if (role === '4' && e.what?.reference) facts.resource = e.what.reference;
-    else if (role === '1' && e.what?.reference?.startsWith('Patient/')) patient = e.what.reference.slice('Patient/'.length);
-    else if (!e.role && e.description) facts.other = e.description;
+    if (role === '24') Object.assign(columns, { entity_kind: 'q', entity_text: e.description ?? null, query: Buffer.from(e.query ?? '', 'base64').toString('utf8') });
+    else if (role === '4' && e.what?.reference) {
+      // One whose path was no FHIR Type/id (an earlier Stride took any) keeps it as text: the column holds Type/id.
+      const ref = REFERENCE_OF.exec(e.what.reference)?.[1];
+      Object.assign(columns, ref ? { entity_kind: 'r', entity_ref: ref } : { entity_kind: 'o', entity_text: e.what.reference });
+    }
+    else if (role === '1' && e.what?.reference?.startsWith('Patient/')) columns.patient = e.what.reference.slice('Patient/'.length, 'Patient/'.length + 64);
+    else if (!e.role && e.description) Object.assign(columns, { entity_kind: 'o', entity_text: e.description });
   }
-  if (patient) facts.patient = `Patient/${patient}`;
-  return { id, lastUpdated, facts, query, patient };
+  return { id, lastUpdated, columns };
 }
 
 /**
@@ -404,7 +413,7 @@ export async function moveStoredAuditEvents(tx: Queryer): Promise<{ moved: numbe
   let after = '';
   for (;;) {
     const page = await tx.all<{ id: string; last_updated: number | string; content: string }>(
-      sql`SELECT id, last_updated, content FROM resource WHERE resource_type = ${AUDIT_TYPE} AND deleted = 0 AND id > ${after} ORDER BY id LIMIT 500`,
+      sql`SELECT id, last_updated, content FROM resource WHERE resource_type = ${AUDIT_TYPE} AND deleted = 0 AND id > ${after} ORDER BY id LIMIT 200`,
     );
     if (page.length === 0) break;
     after = page[page.length - 1].id;

@@ -25,6 +25,7 @@ const SEARCH_DOCUMENTATION = [
   'Parameters and OperationOutcome have no REST endpoint (R4): they are not listed and are refused on create and update.',
 ].join(' ');
 import { withSecurity } from '../auth/capability-security.js';
+import { AUDIT_PARAMETERS, AUDIT_TYPE } from '../auth/audit-store.js';
 
 type TypeInteraction = NonNullable<CapabilityStatementRestResource['interaction']>[number]['code'];
 
@@ -67,6 +68,7 @@ export function buildCapabilityStatement(options: CapabilityOptions, baseUrl: st
   const resource: CapabilityStatementRestResource[] = loadDefinitions().resourceTypes.filter((type) => !unstored.has(type)).map((type) => {
     const operations = operationsServed ? operationsOf(type) : [];
     const profiles = guideProfilesOf(type);
+    if (type === AUDIT_TYPE) return auditEventResource(interactions, options.searchParams?.(type));
     return {
     type: type as CapabilityStatementRestResource['type'],
     ...(profiles.length ? { supportedProfile: profiles } : {}),
@@ -117,6 +119,30 @@ export function buildCapabilityStatement(options: CapabilityOptions, baseUrl: st
 }
 
 /** `_include` values a type takes: `*` and `Type:param` for each of its reference parameters (search/include.ts). */
+/**
+ * AuditEvent as the audit trail serves it (src/auth/audit-store.ts): read, vread and the instance's history of its one
+ * version, and search by the parameters listed; never written through the API, no type history, no _include.
+ */
+function auditEventResource(interactions: Array<{ code: TypeInteraction }>, searchParams: CapabilityStatementRestResource['searchParam']): CapabilityStatementRestResource {
+  const served = new Set<TypeInteraction>(['read', 'vread', 'history-instance', 'search-type']);
+  const names = new Set<string>(AUDIT_PARAMETERS);
+  return {
+    type: AUDIT_TYPE,
+    documentation: 'The audit trail: one AuditEvent per access, written by Stride, never changed. Searched by itself: not through _type, _include, _revinclude, _has or chains, and not in Bulk export. agent is searched as agent:identifier (the client id).',
+    interaction: interactions.filter((i) => served.has(i.code)),
+    versioning: 'versioned',
+    readHistory: true,
+    updateCreate: false,
+    conditionalCreate: false,
+    conditionalRead: 'full-support',
+    conditionalUpdate: false,
+    conditionalDelete: 'not-supported',
+    searchInclude: [],
+    searchRevInclude: [],
+    searchParam: searchParams?.filter((p) => names.has(p.name)),
+  };
+}
+
 function includesOf(type: string): string[] {
   const refs = [...paramsOf(type).values()].filter((p) => p.type === 'reference').map((p) => `${type}:${p.code}`).sort();
   return refs.length ? ['*', ...refs] : [];
@@ -126,7 +152,8 @@ function includesOf(type: string): string[] {
 function reverseIncludes(): Map<string, string[]> {
   const out = new Map<string, string[]>();
   const types = loadDefinitions().resourceTypes;
-  for (const source of types) {
+  // No search reaches AuditEvents from another type (src/auth/audit-store.ts).
+  for (const source of types.filter((t) => t !== AUDIT_TYPE)) {
     for (const p of paramsOf(source).values()) {
       if (p.type !== 'reference') continue;
       for (const target of p.targets.length ? p.targets : types) {

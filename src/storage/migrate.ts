@@ -11,7 +11,7 @@ export async function applyMigrations(tx: Queryer, dialect: Dialect, exec: (text
   for (const migration of MIGRATIONS) {
     if (done.has(migration.version)) continue;
     for (const statement of migration.statements(dialect)) await exec(statement);
-    await migration.after?.(tx);
+    await migration.after?.(tx, dialect);
     await tx.run(sql`INSERT INTO stride_migration (version, name, applied_at) VALUES (${migration.version}, ${migration.name}, ${Date.now()})`);
     applied.push(migration.version);
   }

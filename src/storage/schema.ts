@@ -16,7 +16,7 @@ export interface Migration {
   name: string;
   statements(dialect: Dialect): string[];
   /** Data moved once the statements ran, in the same transaction. */
-  after?(tx: Queryer): Promise<void>;
+  after?(tx: Queryer, dialect: Dialect): Promise<void>;
 }
 
 /** The search index tables of migration 2, without their `search_` prefix (a migration's list does not change). */

@@ -57,11 +57,12 @@ export interface Store {
    */
   transaction<T>(work: (tx: Queryer) => Promise<T>, options?: TransactionOptions): Promise<T>;
   /**
-   * Runs INSERTs that read nothing back in one transaction off the event loop, where the engine would otherwise run
-   * them on it (SQLite: a worker thread's connection); resolves once they are committed. Absent where transaction()
-   * already leaves the work to the database server (PostgreSQL). The audit trail's batches go this way.
+   * Appends rows to a table that nothing reads back in the same work (the audit trail): all of them or none, in the
+   * engine's cheapest bulk form and off the event loop where it can be. SQLite: one INSERT of the rows as one JSON
+   * value, on a worker thread's connection; PostgreSQL: COPY FROM STDIN on a connection of its own. A value is a
+   * string, a number or null.
    */
-  writeAside?(statements: readonly Sql[]): Promise<void>;
+  appendRows(table: string, columns: readonly string[], rows: ReadonlyArray<readonly unknown[]>): Promise<void>;
   /**
    * Refreshes the planner's statistics after a bulk load (`stride import` calls it at the end). PostgreSQL plans
    * from statistics, and a freshly loaded table without them gets nested loops over tens of thousands of rows;

@@ -4,7 +4,7 @@
  */
 import fc from 'fast-check';
 import { expect, it } from 'vitest';
-import { accessFacts, AuditJson, toAuditEvent, type AccessRecord } from '../../src/auth/audit-event.js';
+import { accessColumns, AuditJson, factsOf, toAuditEvent, type AccessRecord } from '../../src/auth/audit-event.js';
 
 const text = fc.string({ unit: 'binary', maxLength: 40 });
 const access: fc.Arbitrary<AccessRecord> = fc.record(
@@ -30,7 +30,7 @@ it('stores exactly the JSON of the event, for accesses of every shape and any te
   const json = new AuditJson('Stride');
   fc.assert(
     fc.property(access, fc.uuid(), fc.integer({ min: 0, max: 4_102_444_800_000 }), (r, id, lastUpdated) => {
-      expect(json.render(accessFacts(r), { id, lastUpdated })).toBe(JSON.stringify(toAuditEvent(r, 'Stride', { id, lastUpdated })));
+      expect(json.render(factsOf(accessColumns(r)), { id, lastUpdated })).toBe(JSON.stringify(toAuditEvent(r, 'Stride', { id, lastUpdated })));
     }),
     { numRuns: 2000 },
   );

@@ -32,7 +32,12 @@ describeEachEngine('capabilities', (engine) => {
     expect(r.body.patchFormat).toEqual(['application/json-patch+json']);
     expect(rest.resource.map((x: any) => x.type).sort()).toEqual(loadDefinitions().resourceTypes.filter((t) => !typesWithoutEndpoint().has(t)).sort());
     const codes = (x: any) => x.interaction.map((i: any) => i.code).sort().join(',');
-    expect(new Set(rest.resource.map(codes))).toEqual(new Set([codes(patient)]));
+    // Every type has Patient's interactions but AuditEvent, the audit trail: read and searched, never written.
+    expect(new Set(rest.resource.filter((x: any) => x.type !== 'AuditEvent').map(codes))).toEqual(new Set([codes(patient)]));
+    const audit = rest.resource.find((x: any) => x.type === 'AuditEvent');
+    expect(codes(audit)).toBe('history-instance,read,search-type,vread');
+    expect(audit).toMatchObject({ updateCreate: false, conditionalCreate: false, searchInclude: [], searchRevInclude: [] });
+    expect(rest.resource.flatMap((x: any) => [...(x.searchInclude ?? []), ...(x.searchRevInclude ?? [])]).filter((v: string) => v.startsWith('AuditEvent:'))).toEqual([]);
     expect(patient.operation).toEqual([
       { name: 'validate', definition: 'http://hl7.org/fhir/OperationDefinition/Resource-validate' },
       { name: 'run-bots', definition: 'http://stride-fhir.org/fhir/OperationDefinition/run-bots' },

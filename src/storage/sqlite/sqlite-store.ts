@@ -169,15 +169,21 @@ export class SqliteStore implements Store {
   }
 
   /**
-   * Store.writeAside: the statements run in one transaction on the side writer's connection (a worker thread,
-   * side-writer.ts), in the writer's queue like a transaction but alone and with none open on the writer, so neither
-   * connection waits on the other's lock; the event loop serves requests meanwhile.
+   * Store.appendRows: one INSERT taking the rows apart from one JSON text (json_each; `->>` gives each value back as
+   * the string, number or NULL it was), run like writeAside.
    */
-  writeAside(statements: readonly Sql[]): Promise<void> {
-    const rendered = statements.map((s): [string, unknown[]] => {
-      const { text, params } = render(s, sqliteDialect);
-      return [text, params];
-    });
+  appendRows(table: string, columns: readonly string[], rows: ReadonlyArray<readonly unknown[]>): Promise<void> {
+    const values = columns.map((_, i) => `e.value->>${i}`).join(', ');
+    const text = `INSERT INTO ${table} (${columns.join(', ')}) SELECT ${values} FROM json_each(?) e`;
+    return this.writeAside([[text, [JSON.stringify(rows)]]]);
+  }
+
+  /**
+   * Statements run in one transaction on the side writer's connection (a worker thread, side-writer.ts), in the
+   * writer's queue like a transaction but alone and with none open on the writer, so neither connection waits on the
+   * other's lock; the event loop serves requests meanwhile.
+   */
+  private writeAside(rendered: Array<[string, unknown[]]>): Promise<void> {
     return this.enqueue({
       aside: true,
       work: async () => {
