@@ -9,7 +9,7 @@
  * history) and searched as before, by the R4 parameters an auditor asks with (see AUDIT_PARAMETERS), with paging,
  * `_sort`, `_total` and `_summary=count`; they are not in type or system history (they record accesses, not
  * changes), not in a search across types, `_include`, `_revinclude`, `_has` or chains, and not in Bulk export: each
- * of those names AuditEvent is a 400 saying so, never a silent empty answer. profiles/README.md §12 says the same.
+ * of those names AuditEvent is a 400 saying so, never a silent empty answer. profiles/README.md §14 says the same.
  */
 import { OperationOutcomeError } from '@medplum/core';
 import type { AuditEvent, OperationOutcomeIssue } from '@medplum/fhirtypes';
@@ -165,7 +165,7 @@ const SORTS: Record<string, Sql> = {
 };
 
 /** The parameters that other searches use to reach into AuditEvents, and which the audit trail does not serve. */
-const NOT_SERVED = ['_include', '_revinclude', '_elements:iterate'];
+const NOT_SERVED = ['_include', '_revinclude'];
 
 function refused(name: string, what: string): OperationOutcomeError {
   return new OperationOutcomeError(badRequest(`AuditEvents are kept in Stride's audit trail, searched by themselves: ${what} is not served for them`, name));

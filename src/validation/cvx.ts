@@ -7,8 +7,8 @@
  * The rule, for a Coding whose system is CVX:
  * - its code must be one CDC has published. The HL7 reference validator reports an unknown code as an error when it
  *   knows the code system, and CVX is a closed list CDC publishes whole, so Stride does too, naming the date of its
- *   table (a code CDC adds later is refused until scripts/cvx/ is refreshed; every Synthea bundle and every code
- *   in the table's sources passes).
+ *   table; but a code above the table's highest (CDC numbers new codes upward) may be newer than the table: a
+ *   warning, so that a write of a vaccine CDC added since is not refused (scripts/cvx/ refreshes the table).
  * - its display, when present, must be a short description CDC has published for that code, now or earlier. CDC
  *   renames codes (CVX 140 was "Influenza, seasonal, injectable, preservative free", now "Influenza, split virus,
  *   trivalent, PF") and records written under an earlier name stay correct; the validator itself takes the display
@@ -33,6 +33,8 @@ interface CvxTable {
   codes: Record<string, string[]>;
   /** code -> the same, normalised for comparison. */
   keys: Map<string, Set<string>>;
+  /** The highest code in the table. */
+  highest: number;
 }
 
 let table: CvxTable | undefined;
@@ -43,7 +45,7 @@ function loadTable(): CvxTable {
   const file = path.join(path.dirname(defaultProfilesDir()), 'src', 'validation', 'data', 'cvx.json');
   const json = JSON.parse(fs.readFileSync(file, 'utf8')) as { asOf: string; codes: Record<string, string[]> };
   const keys = new Map(Object.entries(json.codes).map(([code, displays]) => [code, new Set(displays.map(displayKey))]));
-  table = { asOf: json.asOf, codes: json.codes, keys };
+  table = { asOf: json.asOf, codes: json.codes, keys, highest: Math.max(...Object.keys(json.codes).map(Number).filter(Number.isFinite)) };
   return table;
 }
 
@@ -56,6 +58,13 @@ export function checkCvxCoding(coding: Record<string, unknown>, path: string, ou
   const t = loadTable();
   const displays = t.codes[code];
   if (!displays) {
+    // CDC numbers new codes upward: one above the highest in the table may be newer than the table, which cannot
+    // prove it wrong, and a write of it must not be refused for Stride's own staleness (a warning says so); any other
+    // code CDC never published is an error, as the reference validator reports it.
+    if (/^\d{1,4}$/.test(code) && Number(code) > t.highest) {
+      out.push(issue('warning', 'code-invalid', `Code '${code}' is not in CDC's CVX table as of ${t.asOf} (the highest code there is ${t.highest}): it may be newer than Stride's table; its display was not checked`, `${path}.code`));
+      return;
+    }
     const text = `Unknown code '${code}' in the CodeSystem '${CVX_SYSTEM}': CDC's CVX table (as of ${t.asOf}) has no such code`;
     out.push(issue('error', 'code-invalid', text, `${path}.code`));
     return;

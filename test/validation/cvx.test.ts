@@ -19,6 +19,19 @@ function immunization(coding: Record<string, string>[], patient = 'Patient/cvx-t
   return { resourceType: 'Immunization', status: 'completed', vaccineCode: { coding: coding as never }, patient: { reference: patient }, occurrenceDateTime: '2024-10-14' };
 }
 
+/** CDC's table as Stride holds it, read here to pick codes by the rule, not by a value known to pass. */
+function cvxTable(): { codes: Record<string, string[]> } {
+  return JSON.parse(fs.readFileSync(new URL('../../src/validation/data/cvx.json', import.meta.url), 'utf8')) as { codes: Record<string, string[]> };
+}
+
+/** The lowest number below the table's highest that CDC never published (CVX leaves gaps). */
+function unpublishedBelowHighest(): number {
+  const codes = new Set(Object.keys(cvxTable().codes).map(Number));
+  const highest = Math.max(...codes);
+  for (let n = 1; n < highest; n++) if (!codes.has(n)) return n;
+  throw new Error('the CVX table has no gap below its highest code');
+}
+
 describeEachEngine('CVX codings', (engine) => {
   let s: TestServer;
   beforeAll(async () => {
@@ -74,13 +87,25 @@ describeEachEngine('CVX codings', (engine) => {
     expect(found[0].details.text).toContain("Valid display is 'Td (adult), 5 Lf tetanus toxoid, preservative free, adsorbed' (or one CDC published earlier: 'Td (adult) preservative free')");
   });
 
-  it('calls a code CDC never published an error at the code, on $validate and on write', async () => {
-    const imm = immunization([{ system: CVX, code: '4242', display: 'anything' }]);
+  it.each([
+    ['a number CDC skipped', () => String(unpublishedBelowHighest())],
+    ['a code not of CVX form', () => 'FLU-1'],
+  ])('calls %s an error at the code, on $validate and on write', async (_, code) => {
+    const imm = immunization([{ system: CVX, code: code(), display: 'anything' }]);
     const found = errors(await validate(imm));
     expect(found).toHaveLength(1);
     expect(found[0].expression).toEqual(['Immunization.vaccineCode.coding[0].code']);
-    expect(found[0].details.text).toContain(`Unknown code '4242' in the CodeSystem '${CVX}'`);
+    expect(found[0].details.text).toContain(`Unknown code '${code()}' in the CodeSystem '${CVX}'`);
     expect((await create(imm)).status).toBe(400);
+  });
+
+  it('takes a code above the table\'s highest (a vaccine CDC may have added since) with a warning, not a refusal', async () => {
+    const highest = Math.max(...Object.keys(cvxTable().codes).map(Number));
+    const imm = immunization([{ system: CVX, code: String(highest + 1), display: 'a vaccine of next year' }]);
+    const outcome = await validate(imm);
+    expect(errors(outcome)).toEqual([]);
+    expect(outcome.issue.find((i: { severity: string; expression?: string[] }) => i.severity === 'warning' && i.expression?.[0] === 'Immunization.vaccineCode.coding[0].code')?.details.text).toContain(`not in CDC's CVX table`);
+    expect((await create(imm)).status).toBe(201);
   });
 
   it('checks CVX codings wherever they are (another element, a Bundle entry) and leaves other systems alone', async () => {
