@@ -118,7 +118,6 @@ export function buildCapabilityStatement(options: CapabilityOptions, baseUrl: st
   };
 }
 
-/** `_include` values a type takes: `*` and `Type:param` for each of its reference parameters (search/include.ts). */
 /**
  * AuditEvent as the audit trail serves it (src/auth/audit-store.ts): read, vread and the instance's history of its one
  * version, and search by the parameters listed; never written through the API, no type history, no _include.
@@ -143,6 +142,7 @@ function auditEventResource(interactions: Array<{ code: TypeInteraction }>, sear
   };
 }
 
+/** `_include` values a type takes: `*` and `Type:param` for each of its reference parameters (search/include.ts). */
 function includesOf(type: string): string[] {
   const refs = [...paramsOf(type).values()].filter((p) => p.type === 'reference').map((p) => `${type}:${p.code}`).sort();
   return refs.length ? ['*', ...refs] : [];
