@@ -12,6 +12,7 @@
  * - the file is stored (files.ts) with a Provenance naming what it changed.
  * An 835 remittance goes to remittance posting (remit.ts), with the same guarantees.
  */
+import { escapeSearchValue } from '../search/values.js';
 import { OperationOutcomeError } from '@medplum/core';
 import type { Claim, ClaimResponse, OperationOutcomeIssue, Resource, Task } from '@medplum/fhirtypes';
 import type { Repository } from '../repo/repository.js';
@@ -102,7 +103,7 @@ function kindOf(transactions: readonly Transaction[]): FileKind {
 
 /** 999: the claims of each rejected transaction set of a batch Stride sent (found by GS06 and ST02). */
 async function answer999(tx: Repository, ack: GroupAck, answers: Answer[], issues: OperationOutcomeIssue[], unmatched: string[]): Promise<void> {
-  const batches = await tx.search({ resourceType: 'DocumentReference', params: { identifier: [`${FILE_IDS.group}|${ack.group}`], type: ['http://stride-fhir.org/fhir/CodeSystem/document-type|x12-837p-batch'] }, count: 10, offset: 0, total: 'none' });
+  const batches = await tx.search({ resourceType: 'DocumentReference', params: { identifier: [`${FILE_IDS.group}|${escapeSearchValue(ack.group)}`], type: ['http://stride-fhir.org/fhir/CodeSystem/document-type|x12-837p-batch'] }, count: 10, offset: 0, total: 'none' });
   const batch = batches.rows[0];
   if (!batch) {
     unmatched.push(`The 999 acknowledges group ${ack.group} (${ack.version}), which Stride did not send: ${ackCodeText(ack.code)}.`);
@@ -133,7 +134,7 @@ async function claimsOfBatch(tx: Repository, batch: string): Promise<Claim[]> {
 /** 277/277CA: each claim status, matched to the Claim by the patient control number Stride sent. */
 async function answer277(tx: Repository, statuses: readonly ClaimStatus[], answers: Answer[], issues: OperationOutcomeIssue[], unmatched: string[]): Promise<void> {
   for (const status of statuses) {
-    const found = await tx.search({ resourceType: 'Claim', params: { identifier: [`${SYSTEMS.patientControlNumber}|${status.controlNumber}`] }, count: 2, offset: 0, total: 'none' });
+    const found = await tx.search({ resourceType: 'Claim', params: { identifier: [`${SYSTEMS.patientControlNumber}|${escapeSearchValue(status.controlNumber)}`] }, count: 2, offset: 0, total: 'none' });
     const claim = found.rows[0] ? (JSON.parse(found.rows[0].content) as Claim) : undefined;
     if (!claim || submissionsOf(claim).length === 0) {
       unmatched.push(`Line ${status.line}: a claim status for patient control number ${status.controlNumber}, which no claim Stride sent carries: ${status.text}.`);

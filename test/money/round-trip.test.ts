@@ -180,11 +180,18 @@ describeEachEngine('patient responsibility: invoice, statement, payments, closed
     expect(twice.status).toBe(200);
     expect(twice.body.id).toBe(one.body.id);
     expect(cents(param(await balance(`Claim/${claim.id}`), 'patient-paid'))).toBe(first);
+    // A receipt id with search syntax in it (`,` `|` `\`) is one id, not an OR list or a system: a payment of its own,
+    // not taken for R-1001's repeat; given again, it is its own repeat.
+    const odd = await pay(1, 'R-9,R-1001|x\\y');
+    expect(odd.status, odd.text.slice(0, 300)).toBe(201);
+    expect(odd.body.id).not.toBe(one.body.id);
+    expect(odd.body.paymentIdentifier?.value).toBe('R-9,R-1001|x\\y');
+    expect((await pay(1, 'R-9,R-1001|x\\y')).body.id).toBe(odd.body.id);
     // The patient's own PaymentReconciliation against the Invoice (a client's write) posts the same way.
     const second = Math.floor(eob.pr / 3);
     const direct = await fhir(s.baseUrl, 'POST', 'PaymentReconciliation', patientPayment(patient, `Invoice/${invoice.id}`, second));
     expect(direct.status, direct.text.slice(0, 300)).toBe(201);
-    const left = eob.pr - first - second;
+    const left = eob.pr - first - second - 1;
     const over = await pay(left + 1);
     expect(over.status).toBe(422);
     expect((await fhir(s.baseUrl, 'POST', `Invoice/${invoice.id}/$pay`, { resourceType: 'Parameters', parameter: [{ name: 'amount', valueString: '-5' }] })).status).toBe(400);

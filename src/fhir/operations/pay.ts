@@ -6,6 +6,7 @@
  * `identifier` (the receipt number) given again answers the payment already posted and posts nothing. More than is
  * owed is refused (422).
  */
+import { escapeSearchValue } from '../../search/values.js';
 import { OperationOutcomeError } from '@medplum/core';
 import type { Invoice, PaymentReconciliation } from '@medplum/fhirtypes';
 import type { FhirHandler } from '../types.js';
@@ -41,7 +42,7 @@ export const invoicePay: FhirHandler = async (req, ctx, { id }) => {
     // A receipt given again answers the payment posted, even once that payment has balanced the Invoice: a card
     // processor's webhook retried after the last payment gets its 200, not a 422.
     if (receipt) {
-      const found = await tx.search({ resourceType: 'PaymentReconciliation', params: { identifier: [`${RECEIPT_SYSTEM}|${receipt}`] }, count: 1, offset: 0, total: 'none' });
+      const found = await tx.search({ resourceType: 'PaymentReconciliation', params: { identifier: [`${RECEIPT_SYSTEM}|${escapeSearchValue(receipt)}`] }, count: 1, offset: 0, total: 'none' });
       const row = found.rows[0];
       if (row) return { status: 200, raw: row.content, resource: parseJsonKeepingDecimals(row.content) as PaymentReconciliation };
     }
