@@ -25,7 +25,8 @@ const SEARCH_DOCUMENTATION = [
   'Parameters and OperationOutcome have no REST endpoint (R4): they are not listed and are refused on create and update.',
 ].join(' ');
 import { withSecurity } from '../auth/capability-security.js';
-import { AUDIT_PARAMETERS, AUDIT_TYPE } from '../auth/audit-store.js';
+import { AUDIT_TYPE } from '../auth/audit-store.js';
+import { AUDIT_PARAMETERS } from '../auth/audit-search.js';
 
 type TypeInteraction = NonNullable<CapabilityStatementRestResource['interaction']>[number]['code'];
 

@@ -31,9 +31,13 @@ export const systemHistory: FhirHandler = (req, ctx) => history(req, ctx, {}, '_
 /** R4 history parameters this server does not implement: refused, since ignoring them would answer another question. */
 const UNSUPPORTED = ['_at', '_list'];
 
-async function history(req: FhirRequest, ctx: RequestContext, scope: HistoryScope, path: string) {
+function refuseUnsupported(req: FhirRequest): void {
   const unsupported = UNSUPPORTED.find((name) => req.query[name]);
   if (unsupported) throw new OperationOutcomeError(badRequest(`History with ${unsupported} is not supported here: use _since and _count`, unsupported));
+}
+
+async function history(req: FhirRequest, ctx: RequestContext, scope: HistoryScope, path: string) {
+  refuseUnsupported(req);
   const count = integerParam(req.query, '_count', ctx.config.defaultCount, 0, ctx.config.maxCount);
   const offset = integerParam(req.query, '_offset', 0, 0, Number.MAX_SAFE_INTEGER);
   const since = instantParam(req.query, '_since');
@@ -53,8 +57,7 @@ async function history(req: FhirRequest, ctx: RequestContext, scope: HistoryScop
 
 /** An AuditEvent's history: its one version, never changed (src/auth/audit-store.ts keeps no history rows). */
 function auditHistory(req: FhirRequest, ctx: RequestContext, current: StoredResource, path: string) {
-  const unsupported = UNSUPPORTED.find((name) => req.query[name]);
-  if (unsupported) throw new OperationOutcomeError(badRequest(`History with ${unsupported} is not supported here: use _since and _count`, unsupported));
+  refuseUnsupported(req);
   const count = integerParam(req.query, '_count', ctx.config.defaultCount, 0, ctx.config.maxCount);
   const since = instantParam(req.query, '_since');
   const shown = since === undefined || current.lastUpdated >= since;

@@ -11,7 +11,8 @@ import { assertValid, type Validator } from '../validation/validator.js';
 import { conflict, gone, notFound, preconditionFailed } from '../fhir/outcomes.js';
 import { assertStorableType } from './rest-types.js';
 import { assertValidId, isValidId, newId, nextTimestamp, stamp } from './meta.js';
-import { AUDIT_TYPE, readAuditEvent, readAuditEvents, refuseAuditReach, searchAuditEvents } from '../auth/audit-store.js';
+import { AUDIT_TYPE, readAuditEvent, readAuditEvents } from '../auth/audit-store.js';
+import { refuseAuditReach, searchAuditEvents } from '../auth/audit-search.js';
 import { insertCurrent, insertHistory, selectCurrent, selectCurrentMany, selectVersion, updateCurrent, writeVersionRows } from './queries.js';
 
 export interface RepositoryDeps {

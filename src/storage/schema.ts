@@ -8,7 +8,8 @@ import { materializedViewTables } from '../analytics/materialized/schema.js';
 import { moneyTables } from '../money/schema.js';
 import { authTables } from '../auth/schema.js';
 import { jobTables } from '../jobs/schema.js';
-import { auditTables, moveStoredAuditEvents } from '../auth/audit-store.js';
+import { auditTables } from '../auth/audit-store.js';
+import { moveStoredAuditEvents } from '../auth/audit-migration.js';
 import type { Queryer } from './store.js';
 
 export interface Migration {

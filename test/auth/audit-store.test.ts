@@ -22,7 +22,9 @@ import type { Validator } from '../../src/validation/validator.js';
 import type { SearchAccess, SearchQuery } from '../../src/search/types.js';
 import { raw, sql } from '../../src/sql/sql.js';
 import { accessColumns, toAuditEvent, type AccessRecord } from '../../src/auth/audit-event.js';
-import { AUDIT_COLUMNS, auditValues, insertOwnAuditEvent, moveStoredAuditEvents, searchAuditEvents, type AuditRow } from '../../src/auth/audit-store.js';
+import { AUDIT_COLUMNS, auditValues, insertOwnAuditEvent, type AuditRow } from '../../src/auth/audit-store.js';
+import { searchAuditEvents } from '../../src/auth/audit-search.js';
+import { moveStoredAuditEvents } from '../../src/auth/audit-migration.js';
 import { BOT_IDENTIFIER_SYSTEM } from '../../src/bots/findings.js';
 
 const DAY = 86_400_000;

@@ -16,7 +16,7 @@ function param(name: string, type: OperationDefinitionParameter['type'], max: st
 const COMMON: OperationDefinitionParameter[] = [
   param('_outputFormat', 'string', '1', 'application/fhir+ndjson (default; also application/ndjson, ndjson), or application/vnd.apache.parquet (parquet: a Stride extension, one file per type with columns resource_type, id, version_id, last_updated, resource as JSON).'),
   param('_since', 'instant', '1', 'Only resources whose meta.lastUpdated is later. A system-level export lists the resources deleted since then in the manifest\'s "deleted" files.'),
-  param('_type', 'string', '*', 'Comma-separated resource types (repeatable). Default: every type (system level), or the R4 Patient compartment\'s types (Patient and Group level).'),
+  param('_type', 'string', '*', 'Comma-separated resource types (repeatable). Default: every type (system level), or the R4 Patient compartment\'s types (Patient and Group level). AuditEvent is never exported (the audit trail is searched instead): naming it is a 400.'),
   param('_typeFilter', 'string', '*', 'Type?search queries, comma-separated (repeatable): a resource of that type is exported when it matches one of its type\'s queries, as Stride\'s search would match it.'),
 ];
 

@@ -64,6 +64,22 @@ export function rangeCondition(low: Sql, high: Sql, prefix: Prefix, ql: number, 
   }
 }
 
+/**
+ * One `[prefix]date` search value as a condition on a stored range [low, high] (the audit trail's table searches a
+ * point: low and high the same column); a value that is not a date is a 400 naming the parameter.
+ */
+export function dateCondition(name: string, value: string): (low: Sql, high: Sql) => Sql {
+  const { prefix, rest } = splitPrefix(value);
+  const range = dateRange(rest);
+  if (!range) throw invalid(name, `"${value}" is not a date: use [prefix]YYYY[-MM[-DD[Thh:mm[:ss[.sss]][Z|+hh:mm]]]], prefixes eq ne gt lt ge le sa eb ap`);
+  // ap: "the value is within 10% of the gap between now and the date" (R4 #prefix), at least a day either side.
+  const approx = (): [number, number] => {
+    const gap = Math.max(Math.abs(Date.now() - range.low) * 0.1, 86_400_000);
+    return [clampTime(range.low - gap), clampTime(range.high + gap)];
+  };
+  return (low, high) => rangeCondition(low, high, prefix, range.low, range.high, approx);
+}
+
 export const dateParam: ParamType = {
   name: 'date',
   table: 'date',
@@ -73,15 +89,8 @@ export const dateParam: ParamType = {
   },
   match(ctx, values) {
     const conditions = values.map((value) => {
-      const { prefix, rest } = splitPrefix(value);
-      const range = dateRange(rest);
-      if (!range) throw invalid(ctx.name, `"${value}" is not a date: use [prefix]YYYY[-MM[-DD[Thh:mm[:ss[.sss]][Z|+hh:mm]]]], prefixes eq ne gt lt ge le sa eb ap`);
-      // ap: "the value is within 10% of the gap between now and the date" (R4 #prefix), at least a day either side.
-      const approx = (): [number, number] => {
-        const gap = Math.max(Math.abs(Date.now() - range.low) * 0.1, 86_400_000);
-        return [clampTime(range.low - gap), clampTime(range.high + gap)];
-      };
-      return (x: Sql) => rangeCondition(sql`${x}.low`, sql`${x}.high`, prefix, range.low, range.high, approx);
+      const condition = dateCondition(ctx.name, value);
+      return (x: Sql) => condition(sql`${x}.low`, sql`${x}.high`);
     });
     const { resourceType, code } = ctx.def;
     return {
